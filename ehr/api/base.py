@@ -1,0 +1,125 @@
+"""Base classes every API view builds on.
+
+``AuditedAPIMixin`` writes exactly one audit event for each request a view
+answers, from the outcome of the request, so no view has to remember to:
+
+- 401 / 403 / 404 -> ``denied`` (with the id that was asked for);
+- other 4xx and 5xx -> nothing was read or changed, no event;
+- success -> the action of ``audit_actions[action]`` or, by default,
+  ``list`` / ``view`` / ``create`` / ``update``, naming the object the view
+  worked on (``audit_target``) and its patient.
+
+Views that produce an object other than through ``get_object`` (a service
+call in ``create`` or in an action) hand it over with ``self.audit_as(obj)``.
+"""
+
+from __future__ import annotations
+
+from rest_framework import mixins, status, viewsets
+
+from ehr.api.permissions import HasCapability
+from ehr.audit import audit_record, object_type_of
+from ehr.models import AuditAction
+
+_DENIED = {status.HTTP_401_UNAUTHORIZED, status.HTTP_403_FORBIDDEN, status.HTTP_404_NOT_FOUND}
+
+
+class AuditedAPIMixin:
+    audit_exempt = False
+    #: DRF action name -> audit action, for actions that are not plain CRUD.
+    audit_actions: dict[str, AuditAction] = {}
+    audit_target = None
+    #: For lists under one patient (``/patients/{id}/alerts/``).
+    audit_patient = None
+    audit_action_override: AuditAction | None = None
+    audit_detail = ""
+
+    def audit_as(self, obj, action: AuditAction | None = None, detail: str = ""):
+        """Name the object (and optionally the action) this request's event records."""
+        self.audit_target = obj
+        if action is not None:
+            self.audit_action_override = action
+        if detail:
+            self.audit_detail = detail
+        return obj
+
+    def get_object(self):
+        return self.audit_as(super().get_object())
+
+    def perform_create(self, serializer):
+        super().perform_create(serializer)
+        self.audit_as(serializer.instance)
+
+    def perform_update(self, serializer):
+        super().perform_update(serializer)
+        self.audit_as(serializer.instance)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if not self.audit_exempt and request.method != "OPTIONS":
+            self._audit_response(request, response)
+        return response
+
+    def _audit_response(self, request, response):
+        code = response.status_code
+        if code in _DENIED:
+            action = AuditAction.DENIED
+        elif code >= 400:
+            return
+        else:
+            action = self._success_action(request)
+        target = self.audit_target if action != AuditAction.DENIED else None
+        audit_record(
+            action=action,
+            request=request,
+            obj=target,
+            object_type="" if target is not None else self._audit_object_type(),
+            object_id=None if target is not None else self._requested_id(),
+            patient=None if target is not None else self.audit_patient,
+            status_code=code,
+            detail=self.audit_detail,
+        )
+
+    def _success_action(self, request) -> AuditAction:
+        if self.audit_action_override is not None:
+            return self.audit_action_override
+        action = getattr(self, "action", None)
+        if action in self.audit_actions:
+            return self.audit_actions[action]
+        if request.method in ("GET", "HEAD"):
+            return AuditAction.LIST if action == "list" else AuditAction.VIEW
+        if action == "create":
+            return AuditAction.CREATE
+        return AuditAction.UPDATE
+
+    def _requested_id(self):
+        lookup = getattr(self, "lookup_url_kwarg", None) or getattr(self, "lookup_field", "pk")
+        return self.kwargs.get(lookup) if hasattr(self, "kwargs") else None
+
+    def _audit_object_type(self) -> str:
+        explicit = getattr(self, "audit_object_type", "")
+        if explicit:
+            return explicit
+        queryset = getattr(self, "queryset", None)
+        if queryset is not None:
+            return object_type_of(queryset.model)
+        serializer_class = getattr(self, "serializer_class", None)
+        meta = getattr(serializer_class, "Meta", None)
+        return object_type_of(getattr(meta, "model", None))
+
+
+class ClinicViewSet(AuditedAPIMixin, viewsets.GenericViewSet):
+    """Audited, role-checked viewset; querysets come from selectors."""
+
+    permission_classes = [HasCapability]
+    required_capabilities: dict = {}
+
+
+class ReadCreateViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ClinicViewSet
+):
+    pass
+
+
+class ReadOnlyClinicViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ClinicViewSet):
+    pass

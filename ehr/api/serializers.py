@@ -1,0 +1,63 @@
+from rest_framework import serializers
+
+from ehr.models import AuditEvent, User
+
+
+class UserSerializer(serializers.ModelSerializer):
+    password = serializers.CharField(
+        write_only=True, required=False, style={"input_type": "password"}, max_length=128
+    )
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "role",
+            "is_active",
+            "password",
+        ]
+        extra_kwargs = {"role": {"required": True}}
+
+    def validate(self, attrs):
+        if self.instance is None and not attrs.get("password"):
+            raise serializers.ValidationError(
+                {"password": ["A password is required for a new account."]}
+            )
+        return attrs
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id",
+            "at",
+            "user",
+            "username",
+            "action",
+            "object_type",
+            "object_id",
+            "patient",
+            "ip",
+            "path",
+            "method",
+            "status_code",
+            "detail",
+        ]
+        read_only_fields = fields
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(
+        max_length=128, style={"input_type": "password"}, trim_whitespace=False
+    )
+    otp = serializers.CharField(max_length=12, required=False, allow_blank=True)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(read_only=True)

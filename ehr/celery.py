@@ -1,0 +1,24 @@
+"""The Celery application ``ehr`` (``celery -A ehr worker``).
+
+Configured from Django settings under the ``CELERY_`` namespace; tasks are
+discovered in each app's ``tasks`` module.
+"""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ehr.settings")
+
+app = Celery("ehr")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def _prepare_embedded_broker(sender, **kwargs):
+    """The filesystem broker needs its folders before the first message."""
+    options = sender.conf.broker_transport_options or {}
+    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        if options.get(key):
+            os.makedirs(options[key], exist_ok=True)

@@ -1,0 +1,52 @@
+"""Building blocks shared by the clinical records of every app.
+
+Signing and amendments work the same way for evaluations, infusion sessions
+and treatment summaries: ``ensure_unsigned`` is the one lock check every
+service calls before it writes a record or one of its children.
+"""
+
+from django.conf import settings
+from django.db import models
+
+from ehr.errors import RecordLocked
+
+
+class SignedRecord(models.Model):
+    signed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+
+class Amendment(models.Model):
+    """A correction appended to a signed record: author, time and text, never edited."""
+
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    text = models.TextField()
+
+    class Meta:
+        abstract = True
+        ordering = ["created_at", "id"]
+
+
+def ensure_unsigned(record, *, what: str | None = None) -> None:
+    """Refuse (409) any change to a signed record or to a child of one."""
+    if record.is_signed:
+        label = what or record._meta.verbose_name
+        raise RecordLocked(
+            f"This {label} was signed on {record.signed_at:%Y-%m-%d %H:%M} and is locked. "
+            "Add an amendment to correct it."
+        )

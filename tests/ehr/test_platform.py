@@ -1,0 +1,80 @@
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from ehr.celery import app as celery_app
+from ehr.models import User
+from ehr.roles import Role
+
+pytestmark = pytest.mark.django_db
+
+
+def _import_settings(**env):
+    clean = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY")}
+    return subprocess.run(
+        [sys.executable, "-c", "import ehr.settings"],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+    )
+
+
+def test_production_mode_refuses_the_development_secret_key():
+    result = _import_settings(DEBUG="false")
+
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_mode_starts_with_a_real_secret_key():
+    result = _import_settings(
+        DEBUG="false", SECRET_KEY="k" * 20 + "-a-sufficiently-long-random-production-secret"
+    )
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_login_page_and_api_docs_are_served(client):
+    assert client.get("/login/").status_code == 200
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200
+    assert b"/api/v1/users/" in schema.content
+
+
+def test_pages_need_a_signed_in_user(client):
+    response = client.get("/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def test_seed_demo_creates_one_user_per_role_and_is_idempotent():
+    call_command("seed_demo", "--password", "demo")
+    call_command("seed_demo", "--password", "demo")
+
+    users = {
+        u.username: u
+        for u in User.objects.filter(username__in=["admin", "prescriber", "nurse", "referrer"])
+    }
+    assert {u.role for u in users.values()} == set(Role.values)
+    assert users["admin"].role == Role.ADMIN
+    assert all(u.check_password("demo") for u in users.values())
+    assert User.objects.filter(username="admin").count() == 1
+
+
+def test_celery_app_is_configured_from_django_settings():
+    conf = celery_app.conf
+
+    assert celery_app.main == "ehr"
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.broker_url == settings.CELERY_BROKER_URL
+    assert conf.task_serializer == "json"
