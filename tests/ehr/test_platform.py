@@ -78,3 +78,21 @@ def test_celery_app_is_configured_from_django_settings():
     assert conf.worker_prefetch_multiplier == 1
     assert conf.broker_url == settings.CELERY_BROKER_URL
     assert conf.task_serializer == "json"
+
+
+def test_deploy_checks_are_clean_with_production_settings():
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DEBUG"},
+        "DEBUG": "false",
+        "SECRET_KEY": "p" * 30 + "-production-secret-for-the-deploy-check-0123456789",
+        "ALLOWED_HOSTS": "records.clinic.example",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
