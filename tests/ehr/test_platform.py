@@ -82,7 +82,8 @@ def test_celery_app_is_configured_from_django_settings():
 
 def test_deploy_checks_are_clean_with_production_settings():
     env = {
-        **{k: v for k, v in os.environ.items() if k != "DEBUG"},
+        # The browser tests need DJANGO_ALLOW_ASYNC_UNSAFE; a deployment never sets it.
+        **{k: v for k, v in os.environ.items() if k not in ("DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")},
         "DEBUG": "false",
         "SECRET_KEY": "p" * 30 + "-production-secret-for-the-deploy-check-0123456789",
         "ALLOWED_HOSTS": "records.clinic.example",
