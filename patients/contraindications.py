@@ -31,3 +31,28 @@ CONTRAINDICATIONS: tuple[Contraindication, ...] = (
 CONTRAINDICATION_KEYS = tuple(c.key for c in CONTRAINDICATIONS)
 ABSOLUTE_KEYS = frozenset(c.key for c in CONTRAINDICATIONS if c.absolute)
 RELATIVE_KEYS = frozenset(c.key for c in CONTRAINDICATIONS if not c.absolute)
+
+
+def contraindication_answer_errors(answers) -> list[str]:
+    """What is wrong with a contraindication screen: every key answered true/false, no others.
+
+    Empty when the screen is complete. Each message names the key at fault.
+    """
+    if not isinstance(answers, dict):
+        return ["Answer the contraindication screen as an object of key: true/false."]
+    errors = [
+        f"'{key}' is missing: answer it true or false."
+        for key in CONTRAINDICATION_KEYS
+        if key not in answers
+    ]
+    errors += [
+        f"'{key}' is not a contraindication on the screen."
+        for key in answers
+        if key not in CONTRAINDICATION_KEYS
+    ]
+    errors += [
+        f"'{key}' must be true or false, not {value!r}."
+        for key, value in answers.items()
+        if key in CONTRAINDICATION_KEYS and not isinstance(value, bool)
+    ]
+    return errors

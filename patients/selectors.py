@@ -14,7 +14,8 @@ What a user may not see does not exist for them: ``*_get`` functions answer
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Min, Prefetch, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
@@ -22,9 +23,14 @@ from guardian.shortcuts import get_objects_for_user
 from ehr.roles import Capability, can
 from patients.models import (
     CARE_TEAM_PERMISSION,
+    Assessment,
     BreakGlassAccess,
+    Consent,
+    Evaluation,
     Patient,
     PatientUserObjectPermission,
+    ReferringProvider,
+    SafetyAlert,
 )
 
 
@@ -105,8 +111,137 @@ def care_team_ids(patient: Patient) -> list[int]:
     return [grant.user_id for grant in grants]
 
 
-def _get_or_404(queryset: QuerySet, pk):
+def patient_for_break_glass(*, user, pk) -> Patient:
+    """The patient a clinician outside the care team asks to open by breaking the glass.
+
+    Any clinician may break the glass on an existing patient id; the answer
+    reveals nothing but that the grant was made. Others get 404.
+    """
+    if not can(user, Capability.BREAK_THE_GLASS):
+        raise Http404("No such patient.")
+    return _get_or_404(Patient.objects.all(), pk)
+
+
+def break_glass_list_for_user(*, user) -> QuerySet[BreakGlassAccess]:
+    """Break-the-glass grants, for whoever reads the audit log (the practice manager)."""
+    if not can(user, Capability.READ_AUDIT_LOG):
+        return BreakGlassAccess.objects.none()
+    return BreakGlassAccess.objects.select_related("user", "patient")
+
+
+# --- Referring providers ------------------------------------------------------------------------
+
+
+def referring_provider_list_for_user(*, user) -> QuerySet[ReferringProvider]:
+    """Referring providers, for clinic staff only (never another referring provider)."""
+    if not can(user, Capability.VIEW_REFERRING_PROVIDERS):
+        return ReferringProvider.objects.none()
+    return ReferringProvider.objects.all()
+
+
+# --- Clinical records under a patient -----------------------------------------------------------
+
+
+def consent_list_for_user(*, user) -> QuerySet[Consent]:
+    return scoped_to_clinical_patients(Consent.objects.all(), user=user).select_related(
+        "patient", "recorded_by"
+    )
+
+
+def patient_has_consent(*, patient: Patient) -> bool:
+    """Whether an informed consent for ketamine treatment is on file."""
+    return patient.consents.exists()
+
+
+def evaluation_list_for_user(*, user) -> QuerySet[Evaluation]:
+    return scoped_to_clinical_patients(Evaluation.objects.all(), user=user).select_related(
+        "patient", "evaluator", "signed_by"
+    )
+
+
+def evaluation_get(*, user, pk) -> Evaluation:
+    """One evaluation the user may read, or 404."""
+    return _get_or_404(evaluation_list_for_user(user=user), pk, what="evaluation")
+
+
+def evaluation_amendment_list(*, evaluation: Evaluation) -> QuerySet:
+    """The amendments of an evaluation the caller reached through ``evaluation_get``."""
+    return evaluation.amendments.select_related("author").order_by("created_at", "id")
+
+
+def latest_signed_evaluation(*, patient: Patient) -> Evaluation | None:
+    """The patient's most recent signed evaluation (by date, then signature), or None."""
+    return (
+        patient.evaluations.filter(signed_at__isnull=False)
+        .select_related("evaluator", "signed_by")
+        .order_by("-evaluated_on", "-signed_at", "-id")
+        .first()
+    )
+
+
+def assessment_list_for_user(*, user) -> QuerySet[Assessment]:
+    return scoped_to_clinical_patients(Assessment.objects.all(), user=user).select_related(
+        "patient", "recorded_by"
+    )
+
+
+def baseline_scores(*, patient: Patient) -> dict[str, Assessment]:
+    """The baseline of each instrument for response and remission: {instrument: Assessment}.
+
+    The baseline is the evaluation's score: the assessment attached to the
+    latest signed evaluation (the latest one if several of an instrument);
+    for an instrument not scored there, the earliest assessment administered
+    before the first infusion session (any assessment if there is no session
+    yet). The caller reached the patient through ``clinical_patient_get``.
+    """
+    baselines: dict[str, Assessment] = {}
+    evaluation = latest_signed_evaluation(patient=patient)
+    if evaluation is not None:
+        for assessment in evaluation.assessments.order_by("administered_at", "id"):
+            baselines[assessment.instrument] = assessment
+    earlier = patient.assessments.order_by("administered_at", "id")
+    first_session = first_session_time(patient=patient)
+    if first_session is not None:
+        earlier = earlier.filter(administered_at__lt=first_session)
+    for assessment in earlier:
+        baselines.setdefault(assessment.instrument, assessment)
+    return baselines
+
+
+def first_session_time(*, patient: Patient):
+    """When the patient's first infusion session (not cancelled) started or was scheduled."""
+    from sessions.models import InfusionSession
+
+    return (
+        InfusionSession.objects.filter(course__patient=patient)
+        .exclude(status=InfusionSession.Status.CANCELLED)
+        .aggregate(first=Min(Coalesce("started_at", "scheduled_for")))["first"]
+    )
+
+
+def safety_alert_list(*, patient: Patient, active: bool | None = None) -> QuerySet[SafetyAlert]:
+    """A patient's safety alerts, newest first; ``active=True``: not yet acknowledged.
+
+    The caller reached the patient through ``clinical_patient_get``.
+    """
+    alerts = patient.safety_alerts.select_related("acknowledged_by")
+    if active is True:
+        alerts = alerts.filter(acknowledged_at__isnull=True)
+    elif active is False:
+        alerts = alerts.filter(acknowledged_at__isnull=False)
+    return alerts
+
+
+def active_safety_alerts(*, patient: Patient) -> QuerySet[SafetyAlert]:
+    return safety_alert_list(patient=patient, active=True)
+
+
+def safety_alert_get(*, patient: Patient, pk) -> SafetyAlert:
+    return _get_or_404(safety_alert_list(patient=patient), pk, what="safety alert")
+
+
+def _get_or_404(queryset: QuerySet, pk, what: str = "patient"):
     try:
         return queryset.get(pk=int(pk))
-    except (ValueError, TypeError, Patient.DoesNotExist):
-        raise Http404("No such patient.") from None
+    except (ValueError, TypeError, queryset.model.DoesNotExist):
+        raise Http404(f"No such {what}.") from None
