@@ -35,6 +35,7 @@ class Capability(StrEnum):
     ORDER_TREATMENT = "order_treatment"
     OVERRIDE_DOSE = "override_dose"
     GIVE_GO_AHEAD = "give_go_ahead"
+    PUBLISH_MONITORING_PROTOCOL = "publish_monitoring_protocol"
     ACKNOWLEDGE_SAFETY_ALERTS = "acknowledge_safety_alerts"
     BREAK_THE_GLASS = "break_the_glass"
     REQUEST_SUMMARIES = "request_summaries"
@@ -68,6 +69,8 @@ POLICY: dict[Capability, frozenset[Role]] = {
     Capability.ORDER_TREATMENT: frozenset({Role.PRESCRIBER}),
     Capability.OVERRIDE_DOSE: frozenset({Role.PRESCRIBER}),
     Capability.GIVE_GO_AHEAD: frozenset({Role.PRESCRIBER}),
+    # Vitals thresholds are a clinical decision, not an administrative one.
+    Capability.PUBLISH_MONITORING_PROTOCOL: frozenset({Role.PRESCRIBER}),
     Capability.ACKNOWLEDGE_SAFETY_ALERTS: frozenset({Role.PRESCRIBER}),
     Capability.BREAK_THE_GLASS: _CLINICIANS,
     Capability.REQUEST_SUMMARIES: frozenset({Role.PRESCRIBER}),
