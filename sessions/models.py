@@ -128,6 +128,10 @@ class InfusionSession(SignedRecord):
     )
     dose_override_at = models.DateTimeField(null=True, blank=True)
     dose_override_reason = models.TextField(blank=True)
+    # The exact mg/kg the override covers; a different dose needs a new override.
+    dose_override_mg_per_kg = models.DecimalField(
+        max_digits=4, decimal_places=2, null=True, blank=True
+    )
     dose_verified_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -145,6 +149,7 @@ class InfusionSession(SignedRecord):
     go_ahead_reason = models.TextField(blank=True)
 
     stop_reason = models.TextField(blank=True)
+    cancel_reason = models.TextField(blank=True)
 
     # Discharge checklist.
     discharge_at = models.DateTimeField(null=True, blank=True)
@@ -183,10 +188,57 @@ class InfusionSession(SignedRecord):
                 condition=Q(dose_verified_by__isnull=True) | ~Q(dose_verified_by=F("created_by")),
                 name="session_dose_verified_by_second_clinician",
             ),
+            models.CheckConstraint(
+                condition=Q(dose_mg_per_kg__gte=Decimal("0.05"))
+                & Q(dose_mg_per_kg__lte=Decimal("2.0")),
+                name="session_dose_within_absolute_limits",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["scheduled", "cancelled"])
+                | (Q(dose_verified_by__isnull=False) & Q(started_at__isnull=False)),
+                name="session_started_only_with_verified_dose",
+            ),
+            models.CheckConstraint(
+                condition=Q(signed_at__isnull=True) | Q(status__in=["completed", "stopped_early"]),
+                name="session_signed_only_when_finished",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="stopped_early") | ~Q(stop_reason=""),
+                name="session_stopped_early_has_reason",
+            ),
         ]
 
     def __str__(self):
         return f"Session {self.number} of {self.course}"
+
+    @property
+    def patient(self):
+        return self.course.patient
+
+    @property
+    def dose_plan(self):
+        """Total mg, mg/min, draw mL and pump mL/h, from ``sessions.dosing.dose_plan``."""
+        from sessions.dosing import dose_plan
+
+        return dose_plan(
+            weight_kg=self.weight_kg,
+            dose_mg_per_kg=self.dose_mg_per_kg,
+            infusion_minutes=self.infusion_minutes,
+            concentration_mg_per_ml=self.concentration_mg_per_ml,
+            bag_volume_ml=self.bag_volume_ml,
+        )
+
+    @property
+    def discharge_checklist_missing(self) -> list[str]:
+        """The discharge items not yet recorded (empty: the checklist is complete)."""
+        items = [
+            ("discharge_at", "discharge time"),
+            ("discharge_alert_oriented", "alert and oriented"),
+            ("discharge_vitals_baseline", "vitals near baseline"),
+            ("discharge_ambulating", "ambulating"),
+            ("discharge_escort_present", "escort present"),
+        ]
+        return [label for field, label in items if not getattr(self, field)]
 
     def audit_patient(self):
         return self.course.patient

@@ -1,0 +1,191 @@
+"""The access functions for treatment courses, infusion sessions and their flowsheets.
+
+Every read starts from ``patients.selectors.scoped_to_clinical_patients``: a
+clinician reaches the courses and sessions of the patients on their care team
+(or opened by break-the-glass); anyone else reaches none. ``*_get_for_user``
+answers 404 for what the user may not see.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Max, Prefetch, QuerySet
+from django.http import Http404
+
+from patients.selectors import scoped_to_clinical_patients
+from sessions.models import (
+    InfusionSession,
+    MoodNote,
+    SessionAmendment,
+    SideEffect,
+    TreatmentCourse,
+    VitalSign,
+)
+
+_SESSION_RELATED = (
+    "course",
+    "course__patient",
+    "nurse",
+    "supervising_prescriber",
+    "dose_verified_by",
+    "dose_override_by",
+    "go_ahead_by",
+    "signed_by",
+    "created_by",
+    "protocol",
+)
+
+
+def _get_or_404(queryset: QuerySet, pk, what: str):
+    try:
+        return queryset.get(pk=int(pk))
+    except (ValueError, TypeError, queryset.model.DoesNotExist):
+        raise Http404(f"No such {what}.") from None
+
+
+# Treatment courses
+
+
+def course_list_for_user(*, user) -> QuerySet[TreatmentCourse]:
+    """Courses of the patients whose clinical records the user may read."""
+    queryset = TreatmentCourse.objects.select_related("patient", "ordered_by")
+    return scoped_to_clinical_patients(queryset, user=user, patient_path="patient")
+
+
+def course_get_for_user(*, user, pk) -> TreatmentCourse:
+    """One course the user may read, or 404."""
+    return _get_or_404(course_list_for_user(user=user), pk, "treatment course")
+
+
+# Infusion sessions
+
+
+def session_list_for_user(*, user) -> QuerySet[InfusionSession]:
+    """Sessions the user may read, with the people named on them and the latest reading time.
+
+    ``latest_vitals_at`` (annotation) lets ``sessions.monitoring.next_vitals_due_at``
+    work without a query per session.
+    """
+    queryset = InfusionSession.objects.select_related(*_SESSION_RELATED).annotate(
+        latest_vitals_at=Max("vitals__recorded_at")
+    )
+    return scoped_to_clinical_patients(queryset, user=user, patient_path="course__patient")
+
+
+def session_get_for_user(*, user, pk) -> InfusionSession:
+    """One session the user may read, or 404."""
+    return _get_or_404(session_list_for_user(user=user), pk, "infusion session")
+
+
+def session_get_for_update(*, user, pk) -> InfusionSession:
+    """One session the user may read, locked for the rest of the transaction, or 404.
+
+    Services that change a session's state call this inside ``transaction.atomic``.
+    """
+    queryset = scoped_to_clinical_patients(
+        InfusionSession.objects.select_for_update(of=("self",)).select_related(
+            "course", "course__patient"
+        ),
+        user=user,
+        patient_path="course__patient",
+    )
+    return _get_or_404(queryset, pk, "infusion session")
+
+
+def sessions_for_day(*, user, day: datetime.date) -> QuerySet[InfusionSession]:
+    """The infusion board: sessions scheduled on ``day`` (clinic time zone), in time order.
+
+    Each session carries its patient, nurse and prescriber, and prefetched
+    vitals and side effects, so ``sessions.monitoring.session_active_alerts``
+    and ``next_vitals_due_at`` cost no query per row.
+    """
+    return (
+        session_list_for_user(user=user)
+        .filter(scheduled_for__date=day)
+        .prefetch_related(
+            Prefetch("vitals", queryset=VitalSign.objects.order_by("recorded_at", "id")),
+            "side_effects",
+        )
+        .order_by("scheduled_for", "id")
+    )
+
+
+def session_chart(*, user, pk) -> InfusionSession:
+    """One session with its whole flowsheet prefetched (vitals, side effects, mood notes,
+    amendments, scales), or 404. For the charting screen."""
+    queryset = session_list_for_user(user=user).prefetch_related(
+        Prefetch(
+            "vitals",
+            queryset=VitalSign.objects.select_related("protocol", "recorded_by").order_by(
+                "recorded_at", "id"
+            ),
+        ),
+        Prefetch("side_effects", queryset=SideEffect.objects.select_related("recorded_by")),
+        Prefetch("mood_notes", queryset=MoodNote.objects.select_related("recorded_by")),
+        Prefetch("amendments", queryset=SessionAmendment.objects.select_related("author")),
+        "assessments",
+    )
+    return _get_or_404(queryset, pk, "infusion session")
+
+
+def sessions_for_patient_record(
+    *, patient, period_start: datetime.date | None = None, period_end: datetime.date | None = None
+) -> QuerySet[InfusionSession]:
+    """Every session of one patient (optionally within a date range) with its flowsheet.
+
+    For documents built for an already authorised request (the treatment summary
+    task): the caller has checked the user's access to ``patient``.
+    """
+    queryset = (
+        InfusionSession.objects.filter(course__patient=patient)
+        .select_related(*_SESSION_RELATED)
+        .prefetch_related(
+            Prefetch("vitals", queryset=VitalSign.objects.order_by("recorded_at", "id")),
+            "side_effects",
+            "mood_notes",
+            Prefetch("amendments", queryset=SessionAmendment.objects.select_related("author")),
+            "assessments",
+        )
+        .order_by("scheduled_for", "id")
+    )
+    if period_start is not None:
+        queryset = queryset.filter(scheduled_for__date__gte=period_start)
+    if period_end is not None:
+        queryset = queryset.filter(scheduled_for__date__lte=period_end)
+    return queryset
+
+
+# Flowsheet entries of one session (the session was reached through a selector).
+
+
+def vitals_of_session(*, session: InfusionSession) -> QuerySet[VitalSign]:
+    return (
+        VitalSign.objects.filter(session=session)
+        .select_related("protocol", "recorded_by")
+        .order_by("recorded_at", "id")
+    )
+
+
+def side_effects_of_session(*, session: InfusionSession) -> QuerySet[SideEffect]:
+    return (
+        SideEffect.objects.filter(session=session)
+        .select_related("recorded_by")
+        .order_by("onset_at", "id")
+    )
+
+
+def mood_notes_of_session(*, session: InfusionSession) -> QuerySet[MoodNote]:
+    return (
+        MoodNote.objects.filter(session=session)
+        .select_related("recorded_by")
+        .order_by("recorded_at", "id")
+    )
+
+
+def amendments_of_session(*, session: InfusionSession) -> QuerySet[SessionAmendment]:
+    return (
+        SessionAmendment.objects.filter(session=session)
+        .select_related("author")
+        .order_by("created_at", "id")
+    )

@@ -1,0 +1,1058 @@
+"""Writes to treatment courses, infusion sessions and their flowsheets.
+
+Each function runs in one transaction, locks the session (or course) it
+changes, checks the signing lock first and raises ``ehr.errors`` exceptions the
+API turns into 400 (field-level) / 403 / 409 responses. Callers reach the
+course or session through ``sessions.selectors`` first (404 for outsiders).
+
+The session lifecycle, only through these actions::
+
+    scheduled --start--> in_progress --complete--> completed --sign--> (locked)
+        |                     \\--stop(reason)--> stopped_early --sign--> (locked)
+        \\--cancel(reason)--> cancelled
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from ehr.errors import ConflictingState, NotAllowed, RuleViolation
+from ehr.records import ensure_unsigned
+from ehr.roles import Capability, can
+from patients.models import Consent, Evaluation, Patient
+from patients.selectors import clinical_patient_list_for_user
+from sessions import dosing, monitoring
+from sessions.models import (
+    InfusionSession,
+    MonitoringProtocol,
+    MoodNote,
+    SessionAmendment,
+    SideEffect,
+    TreatmentCourse,
+    VitalSign,
+)
+
+#: How far ahead of the server clock a charted time may be (device clock skew).
+CLOCK_SKEW = datetime.timedelta(minutes=2)
+
+ELIGIBLE_FOR_TREATMENT = (
+    Evaluation.Eligibility.ELIGIBLE,
+    Evaluation.Eligibility.ELIGIBLE_WITH_PRECAUTIONS,
+)
+
+#: Changing any of these changes what is prepared: the verification is cleared.
+DOSE_FIELDS = (
+    "weight_kg",
+    "dose_mg_per_kg",
+    "infusion_minutes",
+    "concentration_mg_per_ml",
+    "bag_volume_ml",
+)
+PRE_INFUSION_FIELDS = (
+    "fasting_confirmed",
+    "escort_confirmed",
+    "pre_bp_systolic",
+    "pre_bp_diastolic",
+)
+DISCHARGE_FIELDS = (
+    "discharge_at",
+    "discharge_alert_oriented",
+    "discharge_vitals_baseline",
+    "discharge_ambulating",
+    "discharge_escort_present",
+)
+STAFFING_FIELDS = ("nurse", "supervising_prescriber")
+SCHEDULING_FIELDS = ("scheduled_for", "route")
+SESSION_EDITABLE_FIELDS = (
+    *SCHEDULING_FIELDS,
+    "notes",
+    *DOSE_FIELDS,
+    *PRE_INFUSION_FIELDS,
+    *DISCHARGE_FIELDS,
+    *STAFFING_FIELDS,
+)
+
+CONCENTRATION_RANGE = (Decimal("1"), Decimal("100"))
+BAG_VOLUME_RANGE = (Decimal("10"), Decimal("1000"))
+
+Status = InfusionSession.Status
+
+
+def _require(actor, capability: Capability, message: str) -> None:
+    if not can(actor, capability):
+        raise NotAllowed(message)
+
+
+def _refuse(errors: dict[str, str]) -> None:
+    """Raise a field-level 400 naming every field at fault."""
+    if errors:
+        raise ValidationError({field: [message] for field, message in errors.items()})
+
+
+def _reason(text: str | None, *, field: str = "reason", what: str = "a reason") -> str:
+    text = (text or "").strip()
+    if not text:
+        raise RuleViolation(f"Give {what}.", field=field)
+    return text
+
+
+def _locked(session: InfusionSession) -> InfusionSession:
+    return (
+        InfusionSession.objects.select_for_update(of=("self",))
+        .select_related("course", "course__patient")
+        .get(pk=session.pk)
+    )
+
+
+def _session_day_start(session: InfusionSession) -> datetime.datetime:
+    day = timezone.localtime(session.scheduled_for).date()
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def charted_time_error(*, session: InfusionSession, when, label: str, now=None) -> str | None:
+    """Why a charted time is refused (None: accepted).
+
+    Refused: in the future beyond the clock skew, or before the session's day.
+    """
+    now = now or timezone.now()
+    if when is None:
+        return f"{label} is required."
+    if when > now + CLOCK_SKEW:
+        return f"{label} cannot be in the future."
+    if when < _session_day_start(session):
+        return (
+            f"{label} cannot be before the day of the session ({session.scheduled_for:%Y-%m-%d})."
+        )
+    return None
+
+
+# Treatment courses
+
+
+def treatment_readiness_errors(*, patient: Patient) -> list[str]:
+    """What stops a course being ordered for this patient (empty: it may be ordered).
+
+    The patient's most recent signed evaluation must find them ``eligible`` or
+    ``eligible_with_precautions``, and an informed consent must be on file.
+    """
+    problems = []
+    evaluation = (
+        Evaluation.objects.filter(patient=patient, signed_at__isnull=False)
+        .order_by("-evaluated_on", "-signed_at", "-id")
+        .first()
+    )
+    if evaluation is None:
+        problems.append("The patient has no signed pre-treatment evaluation.")
+    elif evaluation.eligibility not in ELIGIBLE_FOR_TREATMENT:
+        problems.append(
+            f"The latest signed evaluation ({evaluation.evaluated_on:%Y-%m-%d}) records "
+            f"eligibility '{evaluation.get_eligibility_display()}', not eligible for treatment."
+        )
+    if not Consent.objects.filter(patient=patient).exists():
+        problems.append("No informed consent for ketamine treatment is on file.")
+    return problems
+
+
+def default_planned_sessions(protocol: str) -> int:
+    """Induction: 6 infusions; maintenance: one booster at a time."""
+    return 6 if protocol == TreatmentCourse.Protocol.INDUCTION else 1
+
+
+def _course_field_errors(*, dose_mg_per_kg, infusion_minutes, planned_sessions) -> dict:
+    errors = {}
+    if dose_mg_per_kg is not None and not (
+        dosing.DOSE_MIN_MG_PER_KG <= dosing.as_decimal(dose_mg_per_kg) <= dosing.DOSE_MAX_MG_PER_KG
+    ):
+        errors["dose_mg_per_kg"] = (
+            f"An ordered dose must be within the sub-anaesthetic range of "
+            f"{dosing.DOSE_MIN_MG_PER_KG}–{dosing.DOSE_MAX_MG_PER_KG} mg/kg."
+        )
+    if infusion_minutes is not None:
+        message = dosing.infusion_minutes_error(infusion_minutes)
+        if message:
+            errors["infusion_minutes"] = message
+    if planned_sessions is not None and not (1 <= planned_sessions <= 52):
+        errors["planned_sessions"] = "Plan between 1 and 52 sessions."
+    return errors
+
+
+@transaction.atomic
+def course_order(
+    *,
+    actor,
+    patient: Patient,
+    start_date: datetime.date,
+    protocol: str = TreatmentCourse.Protocol.INDUCTION,
+    dose_mg_per_kg: Decimal = Decimal("0.5"),
+    infusion_minutes: int = 40,
+    planned_sessions: int | None = None,
+) -> TreatmentCourse:
+    """Order a treatment course (prescriber only). One active course per patient."""
+    _require(actor, Capability.ORDER_TREATMENT, "Only a prescriber can order a treatment course.")
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    problems = treatment_readiness_errors(patient=patient)
+    if problems:
+        raise RuleViolation(
+            "A treatment course cannot be ordered: " + " ".join(problems), field="patient"
+        )
+    if planned_sessions is None:
+        planned_sessions = default_planned_sessions(protocol)
+    _refuse(
+        _course_field_errors(
+            dose_mg_per_kg=dose_mg_per_kg,
+            infusion_minutes=infusion_minutes,
+            planned_sessions=planned_sessions,
+        )
+    )
+    active = patient.courses.filter(status=TreatmentCourse.Status.ACTIVE).first()
+    if active is not None:
+        raise ConflictingState(
+            f"The patient already has an active {active.protocol} course from "
+            f"{active.start_date:%Y-%m-%d}; complete or discontinue it first."
+        )
+    return TreatmentCourse.objects.create(
+        patient=patient,
+        protocol=protocol,
+        dose_mg_per_kg=dosing.as_decimal(dose_mg_per_kg),
+        infusion_minutes=infusion_minutes,
+        planned_sessions=planned_sessions,
+        start_date=start_date,
+        ordered_by=actor,
+    )
+
+
+@transaction.atomic
+def course_update(*, actor, course: TreatmentCourse, **changes) -> TreatmentCourse:
+    """Change an order (prescriber only): dose, minutes, planned sessions, dates, status.
+
+    The patient of a course never changes. Sessions already prepared keep their
+    own dose; a lower order makes later sessions above it need an override.
+    """
+    _require(actor, Capability.ORDER_TREATMENT, "Only a prescriber can change a treatment order.")
+    course = TreatmentCourse.objects.select_for_update().get(pk=course.pk)
+    changes.pop("patient", None)
+    _refuse(
+        _course_field_errors(
+            dose_mg_per_kg=changes.get("dose_mg_per_kg"),
+            infusion_minutes=changes.get("infusion_minutes"),
+            planned_sessions=changes.get("planned_sessions"),
+        )
+    )
+    if "planned_sessions" in changes:
+        booked = course.sessions.exclude(status=Status.CANCELLED).count()
+        if changes["planned_sessions"] < booked:
+            raise RuleViolation(
+                f"{booked} sessions are already booked on this course; plan at least that many.",
+                field="planned_sessions",
+            )
+    new_status = changes.get("status")
+    if new_status == TreatmentCourse.Status.ACTIVE and course.status != new_status:
+        other = course.patient.courses.filter(status=TreatmentCourse.Status.ACTIVE)
+        if other.exclude(pk=course.pk).exists():
+            raise ConflictingState("The patient already has another active course.")
+    for field, value in changes.items():
+        setattr(course, field, value)
+    course.save()
+    return course
+
+
+def next_session_proposal(*, course: TreatmentCourse) -> dict:
+    """What a new session of ``course`` would be pre-filled with, and where each value came from.
+
+    Never applied silently: the clinician confirms the values by sending them
+    when creating the session. Weight and mg/kg come from the previous session
+    of the course (weight from the signed evaluation for the first session);
+    a previous dose the current order no longer covers is replaced by the
+    ordered dose, with a note saying so.
+    """
+    previous = (
+        course.sessions.exclude(status=Status.CANCELLED)
+        .select_related(None)
+        .order_by("-number")
+        .first()
+    )
+    notes = []
+    proposal = {
+        "course": course.pk,
+        "number": (course.sessions.aggregate(n=Max("number"))["n"] or 0) + 1,
+        "prefilled_from": previous.pk if previous else None,
+        "weight_kg": None,
+        "weight_source": None,
+        "dose_mg_per_kg": course.dose_mg_per_kg,
+        "dose_source": "course_order",
+        "infusion_minutes": course.infusion_minutes,
+        "concentration_mg_per_ml": InfusionSession._meta.get_field(
+            "concentration_mg_per_ml"
+        ).default,
+        "bag_volume_ml": InfusionSession._meta.get_field("bag_volume_ml").default,
+        "notes": notes,
+    }
+    if previous is not None:
+        proposal["weight_kg"] = previous.weight_kg
+        proposal["weight_source"] = "previous_session"
+        proposal["concentration_mg_per_ml"] = previous.concentration_mg_per_ml
+        proposal["bag_volume_ml"] = previous.bag_volume_ml
+        needs_override = dosing.dose_override_reason_needed(
+            dose_mg_per_kg=previous.dose_mg_per_kg, ordered_mg_per_kg=course.dose_mg_per_kg
+        )
+        if needs_override:
+            notes.append(
+                f"Session {previous.number} was given {previous.dose_mg_per_kg} mg/kg under an "
+                f"override; the ordered {course.dose_mg_per_kg} mg/kg is proposed instead."
+            )
+        else:
+            proposal["dose_mg_per_kg"] = previous.dose_mg_per_kg
+            proposal["dose_source"] = "previous_session"
+        notes.append(f"Weight and dose from session {previous.number}: weigh the patient today.")
+    else:
+        evaluation = (
+            Evaluation.objects.filter(patient=course.patient, signed_at__isnull=False)
+            .order_by("-evaluated_on", "-signed_at", "-id")
+            .first()
+        )
+        if evaluation is not None:
+            proposal["weight_kg"] = evaluation.weight_kg
+            proposal["weight_source"] = "evaluation"
+            notes.append(
+                f"Weight from the evaluation of {evaluation.evaluated_on:%Y-%m-%d}: "
+                "weigh the patient today."
+            )
+    if proposal["weight_kg"] is not None:
+        proposal["total_dose_mg"] = dosing.total_dose_mg(
+            weight_kg=proposal["weight_kg"], dose_mg_per_kg=proposal["dose_mg_per_kg"]
+        )
+    else:
+        proposal["total_dose_mg"] = None
+    return proposal
+
+
+# Infusion sessions
+
+
+def _staff_errors(*, patient: Patient, nurse=None, supervising_prescriber=None) -> dict:
+    errors = {}
+    if nurse is not None and not (
+        can(nurse, Capability.CHART)
+        and clinical_patient_list_for_user(user=nurse).filter(pk=patient.pk).exists()
+    ):
+        errors["nurse"] = (
+            f"{nurse} cannot chart for this patient (not a clinician on the care team)."
+        )
+    if supervising_prescriber is not None and not (
+        can(supervising_prescriber, Capability.ORDER_TREATMENT)
+        and clinical_patient_list_for_user(user=supervising_prescriber)
+        .filter(pk=patient.pk)
+        .exists()
+    ):
+        errors["supervising_prescriber"] = (
+            f"{supervising_prescriber} cannot supervise this session "
+            "(not a prescriber on the care team)."
+        )
+    return errors
+
+
+def _preparation_errors(values: dict) -> dict:
+    errors = {}
+    message = dosing.infusion_minutes_error(values["infusion_minutes"])
+    if message:
+        errors["infusion_minutes"] = message
+    low, high = CONCENTRATION_RANGE
+    if not (low <= dosing.as_decimal(values["concentration_mg_per_ml"]) <= high):
+        errors["concentration_mg_per_ml"] = f"Stock concentration must be {low}–{high} mg/mL."
+    low, high = BAG_VOLUME_RANGE
+    if not (low <= dosing.as_decimal(values["bag_volume_ml"]) <= high):
+        errors["bag_volume_ml"] = f"The bag's final volume must be {low}–{high} mL."
+    return errors
+
+
+def _pre_bp_errors(systolic, diastolic) -> dict:
+    if systolic is None and diastolic is None:
+        return {}
+    if systolic is None or diastolic is None:
+        field = "pre_bp_systolic" if systolic is None else "pre_bp_diastolic"
+        return {field: "Record both numbers of the pre-infusion blood pressure."}
+    errors = monitoring.blood_pressure_impossible_errors(systolic=systolic, diastolic=diastolic)
+    return {f"pre_{field}": message for field, message in errors.items()}
+
+
+@transaction.atomic
+def session_create(
+    *,
+    actor,
+    course: TreatmentCourse,
+    scheduled_for: datetime.datetime,
+    weight_kg: Decimal,
+    dose_mg_per_kg: Decimal,
+    infusion_minutes: int | None = None,
+    concentration_mg_per_ml: Decimal | None = None,
+    bag_volume_ml: Decimal | None = None,
+    route: str = InfusionSession.Route.IV,
+    nurse=None,
+    supervising_prescriber=None,
+    fasting_confirmed: bool = False,
+    escort_confirmed: bool = False,
+    pre_bp_systolic: int | None = None,
+    pre_bp_diastolic: int | None = None,
+    notes: str = "",
+) -> InfusionSession:
+    """Schedule the next infusion of a course; its number is assigned here.
+
+    Weight and mg/kg are required: the clinician confirms the values (see
+    ``next_session_proposal``). The creator is the clinician who prepares the
+    dose, so a second clinician must verify it before the start.
+    """
+    _require(actor, Capability.CHART, "Your role cannot schedule infusion sessions.")
+    course = TreatmentCourse.objects.select_for_update().select_related("patient").get(pk=course.pk)
+    if course.status != TreatmentCourse.Status.ACTIVE:
+        raise ConflictingState(
+            f"The course is {course.status}; sessions can only be added to an active course."
+        )
+    booked = course.sessions.exclude(status=Status.CANCELLED).count()
+    if booked >= course.planned_sessions:
+        raise ConflictingState(
+            f"All {course.planned_sessions} planned sessions of this course are booked; "
+            "a prescriber must increase the planned sessions first."
+        )
+    values = {
+        "weight_kg": weight_kg,
+        "dose_mg_per_kg": dose_mg_per_kg,
+        "infusion_minutes": infusion_minutes or course.infusion_minutes,
+        "concentration_mg_per_ml": concentration_mg_per_ml
+        or InfusionSession._meta.get_field("concentration_mg_per_ml").default,
+        "bag_volume_ml": bag_volume_ml or InfusionSession._meta.get_field("bag_volume_ml").default,
+    }
+    errors = dosing.dose_limit_errors(
+        weight_kg=weight_kg, dose_mg_per_kg=dose_mg_per_kg, ordered_mg_per_kg=course.dose_mg_per_kg
+    )
+    errors.update(_preparation_errors(values))
+    errors.update(_pre_bp_errors(pre_bp_systolic, pre_bp_diastolic))
+    errors.update(
+        _staff_errors(
+            patient=course.patient, nurse=nurse, supervising_prescriber=supervising_prescriber
+        )
+    )
+    if timezone.localtime(scheduled_for).date() < course.start_date:
+        errors["scheduled_for"] = (
+            f"The course starts on {course.start_date:%Y-%m-%d}; "
+            "schedule the session on or after it."
+        )
+    _refuse(errors)
+    number = (course.sessions.aggregate(n=Max("number"))["n"] or 0) + 1
+    return InfusionSession.objects.create(
+        course=course,
+        number=number,
+        scheduled_for=scheduled_for,
+        route=route,
+        nurse=nurse,
+        supervising_prescriber=supervising_prescriber,
+        fasting_confirmed=fasting_confirmed,
+        escort_confirmed=escort_confirmed,
+        pre_bp_systolic=pre_bp_systolic,
+        pre_bp_diastolic=pre_bp_diastolic,
+        notes=notes,
+        total_dose_mg=dosing.total_dose_mg(weight_kg=weight_kg, dose_mg_per_kg=dose_mg_per_kg),
+        protocol=monitoring.current_protocol(),
+        created_by=actor,
+        **{k: dosing.as_decimal(v) if k != "infusion_minutes" else v for k, v in values.items()},
+    )
+
+
+def _editable_in(session: InfusionSession, field: str) -> str | None:
+    """Why ``field`` cannot change in the session's current state, or None."""
+    status = session.status
+    if status == Status.CANCELLED and field != "notes":
+        return "The session was cancelled; only its notes can change."
+    before_start = (*DOSE_FIELDS, *PRE_INFUSION_FIELDS, *SCHEDULING_FIELDS)
+    if field in before_start and status != Status.SCHEDULED:
+        return (
+            f"The infusion has started ({session.get_status_display()}); "
+            "the dose and pre-infusion checks can no longer change."
+        )
+    if field in DISCHARGE_FIELDS and status not in (Status.COMPLETED, Status.STOPPED_EARLY):
+        return "The discharge checklist is filled in after the infusion has ended."
+    return None
+
+
+@transaction.atomic
+def session_update(*, actor, session: InfusionSession, **changes) -> InfusionSession:
+    """Change a session's editable fields (never its status: use the actions).
+
+    - dose fields and pre-infusion checks only while scheduled; any change to
+      weight, mg/kg, minutes, concentration or bag volume clears the dose
+      verification; a changed pre-infusion blood pressure clears the go-ahead;
+    - discharge checklist only once the infusion has ended;
+    - nothing once signed (409).
+    """
+    _require(actor, Capability.CHART, "Your role cannot chart infusion sessions.")
+    session = _locked(session)
+    ensure_unsigned(session, what="infusion session")
+    unknown = set(changes) - set(SESSION_EDITABLE_FIELDS)
+    if unknown:
+        raise RuleViolation(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    changed = {f: v for f, v in changes.items() if getattr(session, f) != v}
+    for field in changed:
+        reason = _editable_in(session, field)
+        if reason:
+            raise ConflictingState(reason, field=field)
+    if not changed:
+        return session
+
+    after = {f: changed.get(f, getattr(session, f)) for f in SESSION_EDITABLE_FIELDS}
+    errors = {}
+    if any(f in changed for f in DOSE_FIELDS):
+        errors.update(
+            dosing.dose_limit_errors(
+                weight_kg=after["weight_kg"],
+                dose_mg_per_kg=after["dose_mg_per_kg"],
+                ordered_mg_per_kg=session.course.dose_mg_per_kg,
+                overridden_mg_per_kg=session.dose_override_mg_per_kg,
+            )
+        )
+        errors.update(_preparation_errors(after))
+    if "pre_bp_systolic" in changed or "pre_bp_diastolic" in changed:
+        errors.update(_pre_bp_errors(after["pre_bp_systolic"], after["pre_bp_diastolic"]))
+    errors.update(
+        _staff_errors(
+            patient=session.course.patient,
+            nurse=changed.get("nurse"),
+            supervising_prescriber=changed.get("supervising_prescriber"),
+        )
+    )
+    if changed.get("discharge_at") is not None:
+        message = charted_time_error(
+            session=session, when=after["discharge_at"], label="Discharge time"
+        )
+        if message is None and session.ended_at and after["discharge_at"] < session.ended_at:
+            message = "Discharge cannot be before the end of the infusion."
+        if message:
+            errors["discharge_at"] = message
+    if "scheduled_for" in changed and (
+        timezone.localtime(after["scheduled_for"]).date() < session.course.start_date
+    ):
+        errors["scheduled_for"] = f"The course starts on {session.course.start_date:%Y-%m-%d}."
+    _refuse(errors)
+
+    for field, value in changed.items():
+        setattr(session, field, value)
+    if any(f in changed for f in DOSE_FIELDS):
+        session.total_dose_mg = dosing.total_dose_mg(
+            weight_kg=session.weight_kg, dose_mg_per_kg=session.dose_mg_per_kg
+        )
+        _clear_verification(session)
+        if (
+            session.dose_override_mg_per_kg is not None
+            and session.dose_override_mg_per_kg != session.dose_mg_per_kg
+        ):
+            _clear_override(session)
+    if "pre_bp_systolic" in changed or "pre_bp_diastolic" in changed:
+        session.go_ahead_by = None
+        session.go_ahead_at = None
+        session.go_ahead_reason = ""
+    session.save()
+    return session
+
+
+def _clear_verification(session: InfusionSession) -> None:
+    session.dose_verified_by = None
+    session.dose_verified_at = None
+
+
+def _clear_override(session: InfusionSession) -> None:
+    session.dose_override_by = None
+    session.dose_override_at = None
+    session.dose_override_reason = ""
+    session.dose_override_mg_per_kg = None
+
+
+def _ensure_scheduled(session: InfusionSession, doing: str) -> None:
+    if session.status != Status.SCHEDULED:
+        raise ConflictingState(
+            f"Cannot {doing}: the session is {session.get_status_display().lower()}, not scheduled."
+        )
+
+
+@transaction.atomic
+def session_verify_dose(
+    *, actor, session: InfusionSession, expected: dict | None = None
+) -> InfusionSession:
+    """A second clinician confirms the calculated dose (records who and when).
+
+    The clinician who created the session (who prepares the dose) cannot verify
+    it. ``expected`` may carry the values the verifier checked (any of the dose
+    fields and ``total_dose_mg``): if the session changed meanwhile, nothing is
+    verified (409).
+    """
+    _require(actor, Capability.CHART, "Your role cannot verify doses.")
+    session = _locked(session)
+    ensure_unsigned(session, what="infusion session")
+    _ensure_scheduled(session, "verify the dose")
+    if session.created_by_id == actor.pk:
+        raise NotAllowed("You prepared this dose; a second clinician must verify it.")
+    if session.dose_verified_at is not None:
+        raise ConflictingState(
+            f"The dose was already verified by {session.dose_verified_by} at "
+            f"{timezone.localtime(session.dose_verified_at):%H:%M}."
+        )
+    for field, value in (expected or {}).items():
+        if value is not None and getattr(session, field) != value:
+            raise ConflictingState(
+                f"The session's {field.replace('_', ' ')} is now {getattr(session, field)}, not "
+                f"{value}: it changed while you were checking. Check the dose again.",
+                field=field,
+            )
+    errors = dosing.dose_limit_errors(
+        weight_kg=session.weight_kg,
+        dose_mg_per_kg=session.dose_mg_per_kg,
+        ordered_mg_per_kg=session.course.dose_mg_per_kg,
+        overridden_mg_per_kg=session.dose_override_mg_per_kg,
+    )
+    if errors:
+        raise ConflictingState("This dose cannot be verified: " + " ".join(errors.values()))
+    session.dose_verified_by = actor
+    session.dose_verified_at = timezone.now()
+    session.save(update_fields=["dose_verified_by", "dose_verified_at", "updated_at"])
+    return session
+
+
+@transaction.atomic
+def session_override_dose(
+    *, actor, session: InfusionSession, dose_mg_per_kg: Decimal, reason: str
+) -> InfusionSession:
+    """A prescriber sets a dose outside the order (or the 0.1–1.0 mg/kg range) with a reason.
+
+    The override covers exactly that mg/kg; it never passes the absolute limits
+    (``sessions.dosing.DOSE_ABSOLUTE_*``). The dose must be verified again.
+    """
+    _require(actor, Capability.OVERRIDE_DOSE, "Only a prescriber can override a dose.")
+    session = _locked(session)
+    ensure_unsigned(session, what="infusion session")
+    _ensure_scheduled(session, "change the dose")
+    reason = _reason(reason, what="the reason for the override")
+    message = dosing.dose_absolute_limit_error(dose_mg_per_kg)
+    if message:
+        raise RuleViolation(message, field="dose_mg_per_kg")
+    dose = dosing.as_decimal(dose_mg_per_kg)
+    session.dose_mg_per_kg = dose
+    session.total_dose_mg = dosing.total_dose_mg(weight_kg=session.weight_kg, dose_mg_per_kg=dose)
+    session.dose_override_mg_per_kg = dose
+    session.dose_override_by = actor
+    session.dose_override_at = timezone.now()
+    session.dose_override_reason = reason
+    _clear_verification(session)
+    session.save()
+    return session
+
+
+@transaction.atomic
+def session_go_ahead(*, actor, session: InfusionSession, reason: str) -> InfusionSession:
+    """A prescriber lets an infusion start despite a pre-infusion blood pressure hold."""
+    _require(actor, Capability.GIVE_GO_AHEAD, "Only a prescriber can give a go-ahead.")
+    session = _locked(session)
+    ensure_unsigned(session, what="infusion session")
+    _ensure_scheduled(session, "give a go-ahead")
+    reason = _reason(reason, what="the reason for the go-ahead")
+    if not monitoring.pre_infusion_hold(
+        systolic=session.pre_bp_systolic,
+        diastolic=session.pre_bp_diastolic,
+        protocol=monitoring.current_protocol(),
+    ):
+        raise ConflictingState(
+            "There is no blood pressure hold on this session: record the pre-infusion blood "
+            "pressure first; a go-ahead is needed only when it is at or above the hold threshold."
+        )
+    if session.go_ahead_at is not None:
+        raise ConflictingState(f"A go-ahead was already given by {session.go_ahead_by}.")
+    session.go_ahead_by = actor
+    session.go_ahead_at = timezone.now()
+    session.go_ahead_reason = reason
+    session.save(update_fields=["go_ahead_by", "go_ahead_at", "go_ahead_reason", "updated_at"])
+    return session
+
+
+def start_blockers(*, session: InfusionSession, protocol: MonitoringProtocol) -> list[str]:
+    """Everything that stops a scheduled infusion from starting (empty: it may start).
+
+    A verified dose, fasting and escort confirmed, a pre-infusion blood pressure,
+    and a prescriber's go-ahead when that pressure is at or above the hold.
+    """
+    blockers = []
+    if session.dose_verified_at is None:
+        blockers.append("The dose has not been verified by a second clinician.")
+    if not session.fasting_confirmed:
+        blockers.append("Fasting has not been confirmed.")
+    if not session.escort_confirmed:
+        blockers.append("An escort home has not been confirmed.")
+    if session.pre_bp_systolic is None or session.pre_bp_diastolic is None:
+        blockers.append("The pre-infusion blood pressure has not been recorded.")
+    elif session.go_ahead_at is None and monitoring.pre_infusion_hold(
+        systolic=session.pre_bp_systolic, diastolic=session.pre_bp_diastolic, protocol=protocol
+    ):
+        blockers.append(
+            monitoring.pre_infusion_hold_message(
+                systolic=session.pre_bp_systolic,
+                diastolic=session.pre_bp_diastolic,
+                protocol=protocol,
+            )
+        )
+    if session.course.status != TreatmentCourse.Status.ACTIVE:
+        blockers.append(f"The course is {session.course.status}.")
+    return blockers
+
+
+def _action_time(session: InfusionSession, at, label: str) -> datetime.datetime:
+    if at is None:
+        return timezone.now()
+    message = charted_time_error(session=session, when=at, label=label)
+    if message:
+        raise RuleViolation(message, field="at")
+    return at
+
+
+@transaction.atomic
+def session_start(*, actor, session: InfusionSession, at=None) -> InfusionSession:
+    """Start the infusion (``at``: when, if charted a little later; default now)."""
+    _require(actor, Capability.CHART, "Your role cannot start infusions.")
+    session = _locked(session)
+    ensure_unsigned(session, what="infusion session")
+    _ensure_scheduled(session, "start the infusion")
+    protocol = monitoring.current_protocol()
+    blockers = start_blockers(session=session, protocol=protocol)
+    if blockers:
+        raise ConflictingState("The infusion cannot start. " + " ".join(blockers))
+    session.started_at = _action_time(session, at, "Start time")
+    session.status = Status.IN_PROGRESS
+    session.protocol = protocol
+    session.save()
+    return session
+
+
+def _ensure_in_progress(session: InfusionSession, doing: str) -> None:
+    if session.status != Status.IN_PROGRESS:
+        raise ConflictingState(
+            f"Cannot {doing}: the session is {session.get_status_display().lower()}, "
+            "not in progress."
+        )
+
+
+def _end_time(session: InfusionSession, at, label: str) -> datetime.datetime:
+    ended = _action_time(session, at, label)
+    if ended < session.started_at:
+        raise RuleViolation(f"{label} cannot be before the start of the infusion.", field="at")
+    return ended
+
+
+@transaction.atomic
+def session_stop(*, actor, session: InfusionSession, reason: str, at=None) -> InfusionSession:
+    """Stop a running infusion early; the reason is required."""
+    _require(actor, Capability.CHART, "Your role cannot stop infusions.")
+    session = _locked(session)
+    ensure_unsigned(session, what="infusion session")
+    _ensure_in_progress(session, "stop the infusion")
+    session.stop_reason = _reason(reason, what="the reason for stopping early")
+    session.ended_at = _end_time(session, at, "Stop time")
+    session.status = Status.STOPPED_EARLY
+    session.save()
+    return session
+
+
+@transaction.atomic
+def session_complete(*, actor, session: InfusionSession, at=None) -> InfusionSession:
+    """Mark a running infusion as given in full; observation continues."""
+    _require(actor, Capability.CHART, "Your role cannot complete infusions.")
+    session = _locked(session)
+    ensure_unsigned(session, what="infusion session")
+    _ensure_in_progress(session, "complete the infusion")
+    session.ended_at = _end_time(session, at, "End time")
+    session.status = Status.COMPLETED
+    session.save()
+    return session
+
+
+@transaction.atomic
+def session_cancel(*, actor, session: InfusionSession, reason: str) -> InfusionSession:
+    """Cancel a session that has not started; the reason is required."""
+    _require(actor, Capability.CHART, "Your role cannot cancel sessions.")
+    session = _locked(session)
+    ensure_unsigned(session, what="infusion session")
+    _ensure_scheduled(session, "cancel the session")
+    session.cancel_reason = _reason(reason, what="the reason for cancelling")
+    session.status = Status.CANCELLED
+    session.save()
+    return session
+
+
+def sign_blockers(session: InfusionSession) -> list[str]:
+    """What stops a prescriber signing the session (empty: it may be signed)."""
+    if session.status not in (Status.COMPLETED, Status.STOPPED_EARLY):
+        return [
+            f"Only a completed or stopped session can be signed; this one is "
+            f"{session.get_status_display().lower()}."
+        ]
+    if session.status == Status.COMPLETED:
+        missing = session.discharge_checklist_missing
+        if missing:
+            return [f"The discharge checklist is incomplete: {', '.join(missing)}."]
+    return []
+
+
+@transaction.atomic
+def session_sign(*, actor, session: InfusionSession) -> InfusionSession:
+    """Sign the session (prescriber): locks it and its vitals, side effects and mood notes."""
+    _require(actor, Capability.SIGN_RECORDS, "Only a prescriber can sign a session.")
+    session = _locked(session)
+    ensure_unsigned(session, what="infusion session")
+    blockers = sign_blockers(session)
+    if blockers:
+        raise ConflictingState("The session cannot be signed. " + " ".join(blockers))
+    session.signed_by = actor
+    session.signed_at = timezone.now()
+    session.save()
+    return session
+
+
+@transaction.atomic
+def session_amend(*, actor, session: InfusionSession, text: str) -> SessionAmendment:
+    """Append a correction to a signed session (append-only; author and time recorded)."""
+    _require(actor, Capability.CHART, "Your role cannot amend sessions.")
+    session = _locked(session)
+    if not session.is_signed:
+        raise ConflictingState(
+            "The session is not signed: correct it directly. Amendments are for signed sessions."
+        )
+    text = _reason(text, field="text", what="the text of the amendment")
+    return SessionAmendment.objects.create(session=session, author=actor, text=text)
+
+
+# Flowsheet
+
+
+def _lock_for_charting(session: InfusionSession) -> InfusionSession:
+    session = _locked(session)
+    ensure_unsigned(session, what="infusion session")
+    if session.status == Status.CANCELLED:
+        raise ConflictingState("The session was cancelled; nothing can be charted on it.")
+    return session
+
+
+@transaction.atomic
+def vitals_record(
+    *,
+    actor,
+    session: InfusionSession,
+    recorded_at: datetime.datetime,
+    bp_systolic: int,
+    bp_diastolic: int,
+    heart_rate: int,
+    spo2: int,
+    resp_rate: int,
+) -> VitalSign:
+    """Chart one reading; its alerts are computed now with the protocol in force, which it keeps."""
+    _require(actor, Capability.CHART, "Your role cannot chart vital signs.")
+    session = _lock_for_charting(session)
+    errors = monitoring.vitals_impossible_errors(
+        systolic=bp_systolic,
+        diastolic=bp_diastolic,
+        heart_rate=heart_rate,
+        spo2=spo2,
+        resp_rate=resp_rate,
+    )
+    message = charted_time_error(session=session, when=recorded_at, label="Reading time")
+    if message:
+        errors["recorded_at"] = message
+    _refuse(errors)
+    protocol = monitoring.current_protocol()
+    return VitalSign.objects.create(
+        session=session,
+        recorded_at=recorded_at,
+        bp_systolic=bp_systolic,
+        bp_diastolic=bp_diastolic,
+        heart_rate=heart_rate,
+        spo2=spo2,
+        resp_rate=resp_rate,
+        alerts=monitoring.vitals_alerts(
+            systolic=bp_systolic,
+            diastolic=bp_diastolic,
+            heart_rate=heart_rate,
+            spo2=spo2,
+            resp_rate=resp_rate,
+            protocol=protocol,
+        ),
+        protocol=protocol,
+        recorded_by=actor,
+    )
+
+
+def _side_effect_errors(session: InfusionSession, values: dict) -> dict:
+    errors = {}
+    if values["effect"] == SideEffect.Effect.OTHER and not (values.get("other_text") or "").strip():
+        errors["other_text"] = "Describe the side effect when the effect is 'other'."
+    if not (1 <= (values["grade"] or 0) <= 5):
+        errors["grade"] = "Grade must be 1 (mild) to 5 (death)."
+    message = charted_time_error(session=session, when=values["onset_at"], label="Onset")
+    if message:
+        errors["onset_at"] = message
+    resolved = values.get("resolved_at")
+    if resolved is not None:
+        message = charted_time_error(session=session, when=resolved, label="Resolution")
+        if message is None and values["onset_at"] and resolved < values["onset_at"]:
+            message = "Resolution cannot be before the onset."
+        if message:
+            errors["resolved_at"] = message
+    return errors
+
+
+def _refresh_serious_adverse_event(session: InfusionSession) -> None:
+    serious = any(
+        monitoring.is_serious_adverse_event(grade)
+        for grade in session.side_effects.values_list("grade", flat=True)
+    )
+    if serious != session.serious_adverse_event:
+        session.serious_adverse_event = serious
+        session.save(update_fields=["serious_adverse_event", "updated_at"])
+
+
+@transaction.atomic
+def side_effect_record(
+    *,
+    actor,
+    session: InfusionSession,
+    effect: str,
+    grade: int,
+    onset_at: datetime.datetime,
+    other_text: str = "",
+    resolved_at: datetime.datetime | None = None,
+    intervention: str = "",
+    note: str = "",
+) -> SideEffect:
+    """Chart a side effect; grade 3 or above marks the session as a serious adverse event."""
+    _require(actor, Capability.CHART, "Your role cannot chart side effects.")
+    session = _lock_for_charting(session)
+    values = dict(
+        effect=effect,
+        grade=grade,
+        onset_at=onset_at,
+        other_text=(other_text or "").strip(),
+        resolved_at=resolved_at,
+        intervention=intervention,
+        note=note,
+    )
+    _refuse(_side_effect_errors(session, values))
+    side_effect = SideEffect.objects.create(session=session, recorded_by=actor, **values)
+    _refresh_serious_adverse_event(session)
+    return side_effect
+
+
+@transaction.atomic
+def side_effect_update(*, actor, side_effect: SideEffect, **changes) -> SideEffect:
+    """Record a side effect's resolution, intervention or a corrected grade before signing."""
+    _require(actor, Capability.CHART, "Your role cannot chart side effects.")
+    session = _lock_for_charting(side_effect.session)
+    side_effect = SideEffect.objects.select_for_update().get(pk=side_effect.pk)
+    fields = ("effect", "other_text", "grade", "onset_at", "resolved_at", "intervention", "note")
+    values = {f: changes.get(f, getattr(side_effect, f)) for f in fields}
+    values["other_text"] = (values["other_text"] or "").strip()
+    _refuse(_side_effect_errors(session, values))
+    for field, value in values.items():
+        setattr(side_effect, field, value)
+    side_effect.save()
+    _refresh_serious_adverse_event(session)
+    return side_effect
+
+
+@transaction.atomic
+def mood_note_record(
+    *,
+    actor,
+    session: InfusionSession,
+    recorded_at: datetime.datetime,
+    phase: str,
+    mood: int,
+    anxiety: int,
+    text: str = "",
+) -> MoodNote:
+    """Chart the patient's mood and anxiety (0–10) before, during or after the infusion."""
+    _require(actor, Capability.CHART, "Your role cannot chart mood notes.")
+    session = _lock_for_charting(session)
+    errors = {}
+    for field, value in (("mood", mood), ("anxiety", anxiety)):
+        if value is None or not (0 <= value <= 10):
+            errors[field] = f"{field.capitalize()} is scored 0 to 10."
+    message = charted_time_error(session=session, when=recorded_at, label="Time")
+    if message:
+        errors["recorded_at"] = message
+    _refuse(errors)
+    return MoodNote.objects.create(
+        session=session,
+        recorded_at=recorded_at,
+        phase=phase,
+        mood=mood,
+        anxiety=anxiety,
+        text=text,
+        recorded_by=actor,
+    )
+
+
+# Monitoring protocol
+
+PROTOCOL_FIELD_RANGES = {
+    "pause_systolic_at": (100, 280),
+    "pause_diastolic_at": (50, 180),
+    "heart_rate_high_at": (80, 250),
+    "heart_rate_low_at": (20, 80),
+    "spo2_below": (80, 100),
+    "resp_rate_below": (4, 20),
+    "hold_pre_systolic_at": (100, 280),
+    "hold_pre_diastolic_at": (50, 180),
+    "vitals_interval_minutes": (5, 60),
+    "observation_minutes": (0, 480),
+}
+
+
+@transaction.atomic
+def monitoring_protocol_publish(*, actor, note: str = "", **thresholds) -> MonitoringProtocol:
+    """Publish a new protocol version (prescriber). Fields not given keep the current value.
+
+    New readings are judged by it; earlier readings keep the version that
+    judged them.
+    """
+    _require(
+        actor,
+        Capability.PUBLISH_MONITORING_PROTOCOL,
+        "Only a prescriber can publish the monitoring protocol.",
+    )
+    current = MonitoringProtocol.objects.select_for_update().order_by("-version").first()
+    values = {f: thresholds.get(f, getattr(current, f)) for f in PROTOCOL_FIELD_RANGES}
+    errors = {}
+    for field, (low, high) in PROTOCOL_FIELD_RANGES.items():
+        if values[field] is None or not (low <= values[field] <= high):
+            errors[field] = f"Must be between {low} and {high}."
+    if not errors:
+        if values["hold_pre_systolic_at"] > values["pause_systolic_at"]:
+            errors["hold_pre_systolic_at"] = (
+                "The pre-infusion hold cannot be above the pause level."
+            )
+        if values["hold_pre_diastolic_at"] > values["pause_diastolic_at"]:
+            errors["hold_pre_diastolic_at"] = (
+                "The pre-infusion hold cannot be above the pause level."
+            )
+        if values["heart_rate_low_at"] >= values["heart_rate_high_at"]:
+            errors["heart_rate_low_at"] = "The low heart rate must be below the high one."
+    _refuse(errors)
+    try:
+        with transaction.atomic():
+            return MonitoringProtocol.objects.create(
+                version=(current.version + 1) if current else 1,
+                created_by=actor,
+                note=note,
+                **values,
+            )
+    except IntegrityError:
+        raise ConflictingState(
+            "Another version of the protocol was published at the same time; review it first."
+        ) from None
