@@ -3,7 +3,7 @@ import secrets
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
@@ -135,6 +135,9 @@ class BreakGlassAccess(models.Model):
     class Meta:
         ordering = ["-granted_at"]
         indexes = [models.Index(fields=["user", "patient", "expires_at"])]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="break_glass_has_reason"),
+        ]
 
 
 class Consent(models.Model):
@@ -204,10 +207,33 @@ class Evaluation(SignedRecord):
                 condition=Q(signed_at__isnull=True) | Q(signed_by__isnull=False),
                 name="evaluation_signature_names_signer",
             ),
+            # Backs patients.eligibility.evaluation_measure_errors.
+            models.CheckConstraint(
+                condition=Q(bp_systolic__gte=50)
+                & Q(bp_systolic__lte=280)
+                & Q(bp_diastolic__gte=20)
+                & Q(bp_diastolic__lte=180)
+                & Q(bp_diastolic__lt=F("bp_systolic"))
+                & Q(heart_rate__gte=20)
+                & Q(heart_rate__lte=250),
+                name="evaluation_vitals_possible",
+            ),
+            # A pending evaluation is never signed (patients.services.evaluation_sign).
+            models.CheckConstraint(
+                condition=Q(signed_at__isnull=True) | ~Q(eligibility="pending"),
+                name="evaluation_signed_with_a_decision",
+            ),
         ]
 
     def __str__(self):
         return f"Evaluation {self.evaluated_on} of {self.patient}"
+
+    @property
+    def bmi(self):
+        """Body-mass index from weight and height (``patients.eligibility.bmi``)."""
+        from patients.eligibility import bmi
+
+        return bmi(weight_kg=self.weight_kg, height_cm=self.height_cm)
 
 
 class EvaluationAmendment(Amendment):

@@ -132,7 +132,6 @@ def break_glass_open(
         user=actor,
         patient=patient,
         reason=reason,
-        granted_at=now,
         expires_at=now + datetime.timedelta(hours=hours),
     )
 

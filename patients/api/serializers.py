@@ -1,11 +1,80 @@
+"""Shapes of the patients API. Serializers check shape only; rules live in services."""
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from patients.models import Patient
+from ehr.models import User
+from ehr.selectors import clinician_list
+from patients import selectors
+from patients.contraindications import (
+    CONTRAINDICATION_KEYS,
+    CONTRAINDICATIONS,
+    contraindication_answer_errors,
+)
+from patients.diagnoses import diagnosis_label
+from patients.models import (
+    Assessment,
+    BreakGlassAccess,
+    Consent,
+    Evaluation,
+    EvaluationAmendment,
+    Patient,
+    ReferringProvider,
+    SafetyAlert,
+)
+from patients.scales import Instrument
 from patients.selectors import care_team_ids
+from patients.services import CARE_TEAM_ADD, CARE_TEAM_REMOVE
+
+
+def _request_user(serializer):
+    request = serializer.context.get("request")
+    return getattr(request, "user", None)
+
+
+class ClinicalPatientField(serializers.PrimaryKeyRelatedField):
+    """A patient id among those whose clinical records the requesting user may chart.
+
+    An id outside that set reads exactly like one that does not exist.
+    """
+
+    def get_queryset(self):
+        user = _request_user(self.parent)
+        if user is None:
+            return Patient.objects.none()
+        return selectors.clinical_patient_list_for_user(user=user)
+
+
+# --- Referring providers ------------------------------------------------------------------------
+
+
+class ReferringProviderSerializer(serializers.ModelSerializer):
+    npi = serializers.CharField(
+        max_length=10,
+        min_length=10,
+        help_text="National Provider Identifier: 10 digits, Luhn check digit (prefix 80840).",
+    )
+    user = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Linked portal account (role referring_provider).",
+    )
+
+    class Meta:
+        model = ReferringProvider
+        fields = ["id", "name", "npi", "practice", "email", "phone", "fax", "user"]
+
+
+# --- Patients -----------------------------------------------------------------------------------
 
 
 class PatientSerializer(serializers.ModelSerializer):
-    care_team = serializers.SerializerMethodField()
+    care_team = serializers.SerializerMethodField(help_text="User ids of the care team.")
+    primary_diagnosis_label = serializers.SerializerMethodField()
+    responsible_prescriber = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), required=False, allow_null=True
+    )
 
     class Meta:
         model = Patient
@@ -23,10 +92,257 @@ class PatientSerializer(serializers.ModelSerializer):
             "referring_provider",
             "responsible_prescriber",
             "primary_diagnosis",
+            "primary_diagnosis_label",
             "status",
             "care_team",
         ]
-        read_only_fields = ["mrn", "care_team"]
+        read_only_fields = ["mrn", "care_team", "primary_diagnosis_label"]
 
     def get_care_team(self, patient) -> list[int]:
         return care_team_ids(patient)
+
+    def get_primary_diagnosis_label(self, patient) -> str:
+        return diagnosis_label(patient.primary_diagnosis)
+
+    def validate(self, attrs):
+        # The MRN is read-only; say so rather than silently ignoring a new value.
+        sent = self.initial_data.get("mrn") if hasattr(self.initial_data, "get") else None
+        current = self.instance.mrn if self.instance is not None else None
+        if sent not in (None, "", current):
+            raise serializers.ValidationError(
+                {"mrn": ["The MRN is assigned by the clinic and never changes."]}
+            )
+        return attrs
+
+
+class ReferredPatientSerializer(serializers.ModelSerializer):
+    """What a referring provider sees of the patients they referred: identification only."""
+
+    class Meta:
+        model = Patient
+        fields = [
+            "id",
+            "mrn",
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "sex",
+            "referring_provider",
+            "status",
+        ]
+        read_only_fields = fields
+
+
+class CareTeamChangeSerializer(serializers.Serializer):
+    user = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
+    action = serializers.ChoiceField(choices=[CARE_TEAM_ADD, CARE_TEAM_REMOVE])
+
+
+class BreakGlassRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class BreakGlassAccessSerializer(serializers.ModelSerializer):
+    active = serializers.SerializerMethodField()
+
+    class Meta:
+        model = BreakGlassAccess
+        fields = ["id", "user", "patient", "reason", "granted_at", "expires_at", "active"]
+        read_only_fields = fields
+
+    def get_active(self, grant) -> bool:
+        from django.utils import timezone
+
+        return grant.expires_at > timezone.now()
+
+
+# --- Safety alerts ------------------------------------------------------------------------------
+
+
+class SafetyAlertSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SafetyAlert
+        fields = [
+            "id",
+            "kind",
+            "message",
+            "raised_at",
+            "assessment",
+            "acknowledged_at",
+            "acknowledged_by",
+            "note",
+        ]
+        read_only_fields = fields
+
+
+class AcknowledgeSerializer(serializers.Serializer):
+    note = serializers.CharField(
+        max_length=5000, help_text="What was done about the alert (required)."
+    )
+
+
+# --- Consents -----------------------------------------------------------------------------------
+
+
+class ConsentSerializer(serializers.ModelSerializer):
+    patient = ClinicalPatientField()
+
+    class Meta:
+        model = Consent
+        fields = ["id", "patient", "form_version", "signed_on", "witness", "recorded_by"]
+        read_only_fields = ["recorded_by"]
+
+
+# --- Evaluations --------------------------------------------------------------------------------
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "Every contraindication of the screen answered true (yes) or false (no).",
+        "properties": {
+            c.key: {
+                "type": "boolean",
+                "description": f"{c.label} ({'absolute' if c.absolute else 'relative'})",
+            }
+            for c in CONTRAINDICATIONS
+        },
+        "required": list(CONTRAINDICATION_KEYS),
+        "additionalProperties": False,
+    }
+)
+class ContraindicationsField(serializers.Field):
+    """The contraindication screen: exactly the keys of the screen, each true or false."""
+
+    default_error_messages = {"invalid": "Invalid contraindication screen."}
+
+    def to_internal_value(self, data):
+        problems = contraindication_answer_errors(data)
+        if problems:
+            raise serializers.ValidationError(problems)
+        return {key: data[key] for key in CONTRAINDICATION_KEYS}
+
+    def to_representation(self, value):
+        return {key: bool((value or {}).get(key, False)) for key in CONTRAINDICATION_KEYS}
+
+
+class EvaluationSerializer(serializers.ModelSerializer):
+    patient = ClinicalPatientField()
+    evaluator = serializers.PrimaryKeyRelatedField(
+        queryset=clinician_list(active_only=False),
+        required=False,
+        help_text="Defaults to the requesting clinician.",
+    )
+    contraindications = ContraindicationsField()
+    bmi = serializers.DecimalField(max_digits=4, decimal_places=1, read_only=True, allow_null=True)
+    amendment_count = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Evaluation
+        fields = [
+            "id",
+            "patient",
+            "evaluated_on",
+            "evaluator",
+            "psychiatric_history",
+            "prior_treatments",
+            "medical_history",
+            "current_medications",
+            "allergies",
+            "weight_kg",
+            "height_cm",
+            "bmi",
+            "bp_systolic",
+            "bp_diastolic",
+            "heart_rate",
+            "contraindications",
+            "eligibility",
+            "precautions",
+            "notes",
+            "signed_at",
+            "signed_by",
+            "amendment_count",
+        ]
+        read_only_fields = ["bmi", "signed_at", "signed_by", "amendment_count"]
+        extra_kwargs = {
+            "weight_kg": {"min_value": 20, "max_value": 400},
+            "height_cm": {"min_value": 50, "max_value": 250},
+            "bp_systolic": {"min_value": 50, "max_value": 280},
+            "bp_diastolic": {"min_value": 20, "max_value": 180},
+            "heart_rate": {"min_value": 20, "max_value": 250},
+        }
+
+    def get_amendment_count(self, evaluation) -> int:
+        count = getattr(evaluation, "amendment_count", None)
+        return count if count is not None else evaluation.amendments.count()
+
+    def validate_patient(self, patient):
+        # A record never moves to another patient.
+        if self.instance is not None and patient.pk != self.instance.patient_id:
+            raise serializers.ValidationError("An evaluation cannot move to another patient.")
+        return patient
+
+
+class AmendmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EvaluationAmendment
+        fields = ["id", "text", "author", "created_at"]
+        read_only_fields = ["author", "created_at"]
+
+
+# --- Assessments --------------------------------------------------------------------------------
+
+
+class ClinicalSessionField(serializers.PrimaryKeyRelatedField):
+    """An infusion session of a patient whose records the requesting user may chart."""
+
+    def get_queryset(self):
+        from sessions.models import InfusionSession
+
+        user = _request_user(self.parent)
+        if user is None:
+            return InfusionSession.objects.none()
+        return selectors.scoped_to_clinical_patients(
+            InfusionSession.objects.all(), user=user, patient_path="course__patient"
+        )
+
+
+class ClinicalEvaluationField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        user = _request_user(self.parent)
+        if user is None:
+            return Evaluation.objects.none()
+        return selectors.evaluation_list_for_user(user=user)
+
+
+class AssessmentSerializer(serializers.ModelSerializer):
+    patient = ClinicalPatientField()
+    instrument = serializers.ChoiceField(choices=Instrument.choices)
+    answers = serializers.ListField(
+        child=serializers.IntegerField(),
+        max_length=40,
+        help_text="Every item answer in order (GAD7 7×0–3, PHQ9 9×0–3, PCL5 20×0–4, "
+        "CADSS 23×0–4, CADSS6 6×0–4: CADSS items 1, 2, 6, 7, 15, 22).",
+    )
+    session = ClinicalSessionField(
+        required=False, allow_null=True, help_text="Infusion session id."
+    )
+    evaluation = ClinicalEvaluationField(
+        required=False, allow_null=True, help_text="Evaluation id."
+    )
+
+    class Meta:
+        model = Assessment
+        fields = [
+            "id",
+            "patient",
+            "instrument",
+            "answers",
+            "total",
+            "severity",
+            "administered_at",
+            "session",
+            "evaluation",
+            "recorded_by",
+        ]
+        read_only_fields = ["total", "severity", "recorded_by"]

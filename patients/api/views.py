@@ -1,11 +1,122 @@
-from django.db.models import Q
-from django_filters import rest_framework as filters
+"""The patients API: thin views over ``patients.selectors`` and ``patients.services``."""
 
-from ehr.api.base import ReadCreateViewSet
-from ehr.roles import Capability
+from django.db.models import Count, Q
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from ehr.api.base import ReadCreateViewSet, ReadOnlyClinicViewSet
+from ehr.models import AuditAction
+from ehr.records import ensure_unsigned
+from ehr.roles import Capability, can
 from patients import selectors, services
-from patients.api.serializers import PatientSerializer
-from patients.models import Patient
+from patients.api.serializers import (
+    AcknowledgeSerializer,
+    AmendmentSerializer,
+    AssessmentSerializer,
+    BreakGlassAccessSerializer,
+    BreakGlassRequestSerializer,
+    CareTeamChangeSerializer,
+    ConsentSerializer,
+    EvaluationSerializer,
+    PatientSerializer,
+    ReferredPatientSerializer,
+    ReferringProviderSerializer,
+    SafetyAlertSerializer,
+)
+from patients.models import (
+    Assessment,
+    BreakGlassAccess,
+    Consent,
+    Evaluation,
+    Patient,
+    ReferringProvider,
+    SafetyAlert,
+)
+from patients.scales import Instrument
+
+_400 = OpenApiResponse(description="Invalid input: field-level messages")
+_403 = OpenApiResponse(description="Your role does not allow this action")
+_404 = OpenApiResponse(description="No such record among those you may see")
+_409 = OpenApiResponse(description="The record is signed (locked) or already in that state")
+
+
+def _reads(serializer) -> dict:
+    """Schema of the list and retrieve actions, with their refusals."""
+    return {
+        "list": extend_schema(responses={200: serializer(many=True), 403: _403}),
+        "retrieve": extend_schema(responses={200: serializer, 403: _403, 404: _404}),
+    }
+
+
+def _fake(view) -> bool:
+    """Schema generation instantiates views without a real request."""
+    return getattr(view, "swagger_fake_view", False)
+
+
+# --- Referring providers ------------------------------------------------------------------------
+
+
+class ReferringProviderFilter(filters.FilterSet):
+    search = filters.CharFilter(method="filter_search", label="Name, practice or NPI")
+
+    class Meta:
+        model = ReferringProvider
+        fields = ["npi"]
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(
+            Q(name__icontains=value) | Q(practice__icontains=value) | Q(npi=value)
+        )
+
+
+@extend_schema_view(
+    **_reads(ReferringProviderSerializer),
+    create=extend_schema(responses={201: ReferringProviderSerializer, 400: _400, 403: _403}),
+    update=extend_schema(
+        responses={200: ReferringProviderSerializer, 400: _400, 403: _403, 404: _404}
+    ),
+    partial_update=extend_schema(
+        responses={200: ReferringProviderSerializer, 400: _400, 403: _403, 404: _404}
+    ),
+)
+class ReferringProviderViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
+    """Outside doctors who refer patients. Staff read them; the practice manager keeps them."""
+
+    serializer_class = ReferringProviderSerializer
+    filterset_class = ReferringProviderFilter
+    ordering_fields = ["name", "npi"]
+    required_capabilities = {
+        "list": Capability.VIEW_REFERRING_PROVIDERS,
+        "retrieve": Capability.VIEW_REFERRING_PROVIDERS,
+        "create": Capability.MANAGE_REFERRING_PROVIDERS,
+        "update": Capability.MANAGE_REFERRING_PROVIDERS,
+    }
+
+    def get_queryset(self):
+        if _fake(self):
+            return ReferringProvider.objects.none()
+        return selectors.referring_provider_list_for_user(user=self.request.user)
+
+    def perform_create(self, serializer):
+        provider = services.referring_provider_create(
+            actor=self.request.user, **serializer.validated_data
+        )
+        serializer.instance = provider
+        self.audit_as(provider)
+
+    def perform_update(self, serializer):
+        provider = services.referring_provider_update(
+            actor=self.request.user, provider=serializer.instance, **serializer.validated_data
+        )
+        serializer.instance = provider
+        self.audit_as(provider)
+
+
+# --- Patients -----------------------------------------------------------------------------------
 
 
 class PatientFilter(filters.FilterSet):
@@ -16,13 +127,30 @@ class PatientFilter(filters.FilterSet):
         fields = ["status", "primary_diagnosis", "referring_provider", "responsible_prescriber"]
 
     def filter_search(self, queryset, name, value):
-        value = value.strip()
-        return queryset.filter(
-            Q(first_name__icontains=value) | Q(last_name__icontains=value) | Q(mrn__iexact=value)
-        )
+        query = Q()
+        # Every word must match a name (in any script) or be the MRN.
+        for word in value.split():
+            query &= (
+                Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(mrn__iexact=word)
+            )
+        return queryset.filter(query)
 
 
-class PatientViewSet(ReadCreateViewSet):
+@extend_schema_view(
+    list=extend_schema(
+        description="Patients you may see: care team (and break-the-glass) for clinicians, "
+        "every patient for the practice manager, the patients they referred for a "
+        "referring provider (identification fields only).",
+        responses={200: PatientSerializer(many=True), 403: _403},
+    ),
+    retrieve=extend_schema(responses={200: PatientSerializer, 403: _403, 404: _404}),
+    create=extend_schema(responses={201: PatientSerializer, 400: _400, 403: _403}),
+    update=extend_schema(responses={200: PatientSerializer, 400: _400, 403: _403, 404: _404}),
+    partial_update=extend_schema(
+        responses={200: PatientSerializer, 400: _400, 403: _403, 404: _404}
+    ),
+)
+class PatientViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
     serializer_class = PatientSerializer
     filterset_class = PatientFilter
     ordering_fields = ["last_name", "first_name", "mrn", "created_at"]
@@ -30,12 +158,342 @@ class PatientViewSet(ReadCreateViewSet):
         "list": Capability.VIEW_PATIENTS,
         "retrieve": Capability.VIEW_PATIENTS,
         "create": Capability.REGISTER_PATIENTS,
+        "update": Capability.EDIT_DEMOGRAPHICS,
+        "care_team": Capability.MANAGE_CARE_TEAMS,
+        "break_glass": Capability.BREAK_THE_GLASS,
     }
 
     def get_queryset(self):
-        return selectors.with_care_team(selectors.patient_list_for_user(user=self.request.user))
+        if _fake(self):
+            return Patient.objects.none()
+        patients = selectors.patient_list_for_user(user=self.request.user)
+        if self._referrer_view():
+            return patients
+        return selectors.with_care_team(patients)
+
+    def get_serializer_class(self):
+        if self._referrer_view():
+            return ReferredPatientSerializer
+        return super().get_serializer_class()
+
+    def _referrer_view(self) -> bool:
+        request = getattr(self, "request", None)
+        return (
+            request is not None
+            and not _fake(self)
+            and can(request.user, Capability.VIEW_REFERRED_PATIENTS)
+        )
 
     def perform_create(self, serializer):
         patient = services.patient_create(actor=self.request.user, **serializer.validated_data)
         serializer.instance = patient
         self.audit_as(patient)
+
+    def perform_update(self, serializer):
+        patient = services.patient_update(
+            actor=self.request.user, patient=serializer.instance, **serializer.validated_data
+        )
+        serializer.instance = selectors.with_care_team(Patient.objects.filter(pk=patient.pk)).get()
+        self.audit_as(patient)
+
+    @extend_schema(
+        request=CareTeamChangeSerializer,
+        responses={200: PatientSerializer, 400: _400, 403: _403, 404: _404, 409: _409},
+        description="Add a clinician to, or remove one from, the care team "
+        "(practice manager, or the patient's responsible prescriber).",
+    )
+    @action(detail=True, methods=["post"], url_path="care-team")
+    def care_team(self, request, pk=None):
+        patient = self.get_object()
+        form = CareTeamChangeSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        member, change = form.validated_data["user"], form.validated_data["action"]
+        changed = services.care_team_change(
+            actor=request.user, patient=patient, user=member, action=change
+        )
+        outcome = "" if changed else " (no change)"
+        self.audit_as(
+            patient,
+            AuditAction.PERMISSION_CHANGE,
+            detail=f"care team {change} {member.get_username()} (user {member.pk}){outcome}",
+        )
+        patient = selectors.with_care_team(Patient.objects.filter(pk=patient.pk)).get()
+        return Response(PatientSerializer(patient, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        request=BreakGlassRequestSerializer,
+        responses={201: BreakGlassAccessSerializer, 400: _400, 403: _403, 404: _404, 409: _409},
+        description="Open the record of a patient whose care team you are not on, for "
+        "BREAK_GLASS_HOURS (default 4), giving a reason. Audited as break_glass and shown "
+        "to the practice manager. Any clinician may break the glass on an existing patient; "
+        "the answer reveals nothing but the grant.",
+    )
+    @action(detail=True, methods=["post"], url_path="break-glass")
+    def break_glass(self, request, pk=None):
+        patient = selectors.patient_for_break_glass(user=request.user, pk=pk)
+        form = BreakGlassRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        grant = services.break_glass_open(
+            actor=request.user, patient=patient, reason=form.validated_data["reason"]
+        )
+        self.audit_as(grant, AuditAction.BREAK_GLASS, detail=grant.reason[:400])
+        return Response(BreakGlassAccessSerializer(grant).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(**_reads(BreakGlassAccessSerializer))
+class BreakGlassAccessViewSet(ReadOnlyClinicViewSet):
+    """Every break-the-glass grant, for the practice manager (who reads the audit log)."""
+
+    serializer_class = BreakGlassAccessSerializer
+    filterset_fields = ["user", "patient"]
+    ordering_fields = ["granted_at", "expires_at"]
+    required_capabilities = {
+        "list": Capability.READ_AUDIT_LOG,
+        "retrieve": Capability.READ_AUDIT_LOG,
+    }
+
+    def get_queryset(self):
+        if _fake(self):
+            return BreakGlassAccess.objects.none()
+        return selectors.break_glass_list_for_user(user=self.request.user)
+
+
+# --- Safety alerts ------------------------------------------------------------------------------
+
+
+class SafetyAlertFilter(filters.FilterSet):
+    active = filters.BooleanFilter(
+        method="filter_active", label="true: not yet acknowledged; false: acknowledged"
+    )
+
+    class Meta:
+        model = SafetyAlert
+        fields = ["kind"]
+
+    def filter_active(self, queryset, name, value):
+        return queryset.filter(acknowledged_at__isnull=value)
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: SafetyAlertSerializer(many=True), 403: _403, 404: _404}),
+    retrieve=extend_schema(responses={200: SafetyAlertSerializer, 403: _403, 404: _404}),
+)
+class SafetyAlertViewSet(ReadOnlyClinicViewSet):
+    """A patient's safety alerts (``/patients/{patient_id}/alerts/``), newest first."""
+
+    serializer_class = SafetyAlertSerializer
+    filterset_class = SafetyAlertFilter
+    audit_object_type = "safetyalert"
+    required_capabilities = {
+        "list": Capability.VIEW_CLINICAL_RECORDS,
+        "retrieve": Capability.VIEW_CLINICAL_RECORDS,
+        "acknowledge": Capability.ACKNOWLEDGE_SAFETY_ALERTS,
+    }
+
+    def get_patient(self) -> Patient:
+        if not hasattr(self, "_patient"):
+            self._patient = selectors.clinical_patient_get(
+                user=self.request.user, pk=self.kwargs["patient_pk"]
+            )
+            self.audit_patient = self._patient
+        return self._patient
+
+    def get_queryset(self):
+        if _fake(self):
+            return SafetyAlert.objects.none()
+        return selectors.safety_alert_list(patient=self.get_patient())
+
+    @extend_schema(
+        request=AcknowledgeSerializer,
+        responses={200: SafetyAlertSerializer, 400: _400, 403: _403, 404: _404, 409: _409},
+        description="A prescriber acknowledges the alert with a note; it leaves the active list.",
+    )
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, patient_pk=None, pk=None):
+        alert = self.get_object()
+        form = AcknowledgeSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        alert = services.safety_alert_acknowledge(
+            actor=request.user, alert=alert, note=form.validated_data["note"]
+        )
+        self.audit_as(alert, AuditAction.UPDATE, detail="acknowledged")
+        return Response(SafetyAlertSerializer(alert).data)
+
+
+# --- Consents -----------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    **_reads(ConsentSerializer),
+    create=extend_schema(responses={201: ConsentSerializer, 400: _400, 403: _403}),
+)
+class ConsentViewSet(ReadCreateViewSet):
+    """Informed consents for ketamine treatment. Recorded once; never edited."""
+
+    serializer_class = ConsentSerializer
+    filterset_fields = ["patient"]
+    ordering_fields = ["signed_on"]
+    required_capabilities = {
+        "list": Capability.VIEW_CLINICAL_RECORDS,
+        "retrieve": Capability.VIEW_CLINICAL_RECORDS,
+        "create": Capability.CHART,
+    }
+
+    def get_queryset(self):
+        if _fake(self):
+            return Consent.objects.none()
+        return selectors.consent_list_for_user(user=self.request.user)
+
+    def perform_create(self, serializer):
+        consent = services.consent_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = consent
+        self.audit_as(consent)
+
+
+# --- Evaluations --------------------------------------------------------------------------------
+
+
+class EvaluationFilter(filters.FilterSet):
+    signed = filters.BooleanFilter(field_name="signed_at", lookup_expr="isnull", exclude=True)
+
+    class Meta:
+        model = Evaluation
+        fields = ["patient", "eligibility"]
+
+
+@extend_schema_view(
+    **_reads(EvaluationSerializer),
+    create=extend_schema(responses={201: EvaluationSerializer, 400: _400, 403: _403}),
+    update=extend_schema(
+        responses={200: EvaluationSerializer, 400: _400, 403: _403, 404: _404, 409: _409}
+    ),
+    partial_update=extend_schema(
+        responses={200: EvaluationSerializer, 400: _400, 403: _403, 404: _404, 409: _409}
+    ),
+)
+class EvaluationViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
+    """Pre-treatment evaluations. A prescriber signs; a signed evaluation is corrected
+    only by amendments."""
+
+    serializer_class = EvaluationSerializer
+    filterset_class = EvaluationFilter
+    ordering_fields = ["evaluated_on", "signed_at"]
+    required_capabilities = {
+        "list": Capability.VIEW_CLINICAL_RECORDS,
+        "retrieve": Capability.VIEW_CLINICAL_RECORDS,
+        "create": Capability.CHART,
+        "update": Capability.CHART,
+        "sign": Capability.SIGN_RECORDS,
+        "amendments": Capability.VIEW_CLINICAL_RECORDS,
+        "add_amendment": Capability.CHART,
+    }
+
+    def get_queryset(self):
+        if _fake(self):
+            return Evaluation.objects.none()
+        return selectors.evaluation_list_for_user(user=self.request.user).annotate(
+            amendment_count=Count("amendments")
+        )
+
+    def perform_create(self, serializer):
+        evaluation = services.evaluation_create(
+            actor=self.request.user, **serializer.validated_data
+        )
+        serializer.instance = evaluation
+        self.audit_as(evaluation)
+
+    def update(self, request, *args, **kwargs):
+        # A signed evaluation answers 409 whatever is sent, before the input is checked.
+        ensure_unsigned(self.get_object(), what="evaluation")
+        return super().update(request, *args, **kwargs)
+
+    def perform_update(self, serializer):
+        changes = dict(serializer.validated_data)
+        changes.pop("patient", None)
+        evaluation = services.evaluation_update(
+            actor=self.request.user, evaluation=serializer.instance, **changes
+        )
+        serializer.instance = self.get_queryset().get(pk=evaluation.pk)
+        self.audit_as(evaluation)
+
+    @extend_schema(
+        request=None,
+        responses={200: EvaluationSerializer, 400: _400, 403: _403, 404: _404, 409: _409},
+        description="Sign (prescriber only). The eligibility must be decided (not pending). "
+        "Once signed the evaluation is locked: edits answer 409; use amendments.",
+    )
+    @action(detail=True, methods=["post"])
+    def sign(self, request, pk=None):
+        evaluation = services.evaluation_sign(actor=request.user, evaluation=self.get_object())
+        self.audit_as(evaluation, AuditAction.SIGN)
+        evaluation = self.get_queryset().get(pk=evaluation.pk)
+        return Response(self.get_serializer(evaluation).data)
+
+    @extend_schema(
+        responses={200: AmendmentSerializer(many=True), 403: _403, 404: _404},
+        description="The amendments of the evaluation, oldest first.",
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def amendments(self, request, pk=None):
+        evaluation = self.get_object()
+        self.audit_as(evaluation, AuditAction.VIEW, detail="amendments")
+        amendments = selectors.evaluation_amendment_list(evaluation=evaluation)
+        return Response(AmendmentSerializer(amendments, many=True).data)
+
+    @extend_schema(
+        request=AmendmentSerializer,
+        responses={201: AmendmentSerializer, 400: _400, 403: _403, 404: _404, 409: _409},
+        description="Append a correction to a signed evaluation. Amendments are never edited.",
+    )
+    @amendments.mapping.post
+    def add_amendment(self, request, pk=None):
+        evaluation = self.get_object()
+        form = AmendmentSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        amendment = services.evaluation_amend(
+            actor=request.user, evaluation=evaluation, text=form.validated_data["text"]
+        )
+        self.audit_as(evaluation, AuditAction.AMEND, detail=f"amendment {amendment.pk}")
+        return Response(AmendmentSerializer(amendment).data, status=status.HTTP_201_CREATED)
+
+
+# --- Assessments --------------------------------------------------------------------------------
+
+
+class AssessmentFilter(filters.FilterSet):
+    instrument = filters.ChoiceFilter(choices=Instrument.choices)
+    administered_after = filters.IsoDateTimeFilter(field_name="administered_at", lookup_expr="gte")
+    administered_before = filters.IsoDateTimeFilter(field_name="administered_at", lookup_expr="lte")
+
+    class Meta:
+        model = Assessment
+        fields = ["patient", "instrument", "session", "evaluation"]
+
+
+@extend_schema_view(
+    **_reads(AssessmentSerializer),
+    create=extend_schema(responses={201: AssessmentSerializer, 400: _400, 403: _403, 409: _409}),
+)
+class AssessmentViewSet(ReadCreateViewSet):
+    """Rating scales with every item answer; total and severity are computed."""
+
+    serializer_class = AssessmentSerializer
+    filterset_class = AssessmentFilter
+    ordering_fields = ["administered_at"]
+    required_capabilities = {
+        "list": Capability.VIEW_CLINICAL_RECORDS,
+        "retrieve": Capability.VIEW_CLINICAL_RECORDS,
+        "create": Capability.CHART,
+    }
+
+    def get_queryset(self):
+        if _fake(self):
+            return Assessment.objects.none()
+        return selectors.assessment_list_for_user(user=self.request.user)
+
+    def perform_create(self, serializer):
+        assessment = services.assessment_create(
+            actor=self.request.user, **serializer.validated_data
+        )
+        serializer.instance = assessment
+        self.audit_as(assessment)
