@@ -16,6 +16,7 @@ from django.http import Http404
 from patients.selectors import scoped_to_clinical_patients
 from sessions.models import (
     InfusionSession,
+    MonitoringProtocol,
     MoodNote,
     SessionAmendment,
     SideEffect,
@@ -189,3 +190,11 @@ def amendments_of_session(*, session: InfusionSession) -> QuerySet[SessionAmendm
         .select_related("author")
         .order_by("created_at", "id")
     )
+
+
+# Monitoring protocol (clinic configuration, not patient data)
+
+
+def monitoring_protocol_versions() -> QuerySet[MonitoringProtocol]:
+    """Every published version, newest first."""
+    return MonitoringProtocol.objects.select_related("created_by").order_by("-version")

@@ -25,8 +25,12 @@ from django.utils import timezone
 from ehr.errors import ConflictingState, NotAllowed, RuleViolation
 from ehr.records import ensure_unsigned
 from ehr.roles import Capability, can
-from patients.models import Consent, Evaluation, Patient
-from patients.selectors import clinical_patient_list_for_user
+from patients.models import Evaluation, Patient
+from patients.selectors import (
+    clinical_patient_list_for_user,
+    latest_signed_evaluation,
+    patient_has_consent,
+)
 from sessions import dosing, monitoring
 from sessions.models import (
     InfusionSession,
@@ -142,11 +146,7 @@ def treatment_readiness_errors(*, patient: Patient) -> list[str]:
     ``eligible_with_precautions``, and an informed consent must be on file.
     """
     problems = []
-    evaluation = (
-        Evaluation.objects.filter(patient=patient, signed_at__isnull=False)
-        .order_by("-evaluated_on", "-signed_at", "-id")
-        .first()
-    )
+    evaluation = latest_signed_evaluation(patient=patient)
     if evaluation is None:
         problems.append("The patient has no signed pre-treatment evaluation.")
     elif evaluation.eligibility not in ELIGIBLE_FOR_TREATMENT:
@@ -154,7 +154,7 @@ def treatment_readiness_errors(*, patient: Patient) -> list[str]:
             f"The latest signed evaluation ({evaluation.evaluated_on:%Y-%m-%d}) records "
             f"eligibility '{evaluation.get_eligibility_display()}', not eligible for treatment."
         )
-    if not Consent.objects.filter(patient=patient).exists():
+    if not patient_has_consent(patient=patient):
         problems.append("No informed consent for ketamine treatment is on file.")
     return problems
 
@@ -311,11 +311,7 @@ def next_session_proposal(*, course: TreatmentCourse) -> dict:
             proposal["dose_source"] = "previous_session"
         notes.append(f"Weight and dose from session {previous.number}: weigh the patient today.")
     else:
-        evaluation = (
-            Evaluation.objects.filter(patient=course.patient, signed_at__isnull=False)
-            .order_by("-evaluated_on", "-signed_at", "-id")
-            .first()
-        )
+        evaluation = latest_signed_evaluation(patient=course.patient)
         if evaluation is not None:
             proposal["weight_kg"] = evaluation.weight_kg
             proposal["weight_source"] = "evaluation"
