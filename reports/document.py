@@ -1,0 +1,422 @@
+"""The treatment summary PDF: layout only.
+
+``render_summary`` draws a summary from its *content* — the snapshot that
+``reports.content.summary_content`` takes from the records, with every value
+already computed by the owning app's rule functions — and from the signature,
+if there is one. Nothing here computes a clinical value; every string from a
+record reaches a Paragraph through ``reports.pdftext``.
+
+The same content with the same signature always gives the same bytes
+(reportlab's invariant mode), so signing re-draws exactly what the prescriber
+reviewed, with the signature added.
+"""
+
+from __future__ import annotations
+
+import datetime
+from functools import partial
+from io import BytesIO
+from xml.sax.saxutils import escape
+
+from reportlab.graphics.charts.lineplots import LinePlot
+from reportlab.graphics.shapes import Drawing, String
+from reportlab.graphics.widgets.markers import makeMarker
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.pagesizes import letter
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfgen import canvas
+from reportlab.platypus import (
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from reports.pdftext import BODY, BOLD, labelled, paragraph, pdf_markup, register_fonts
+
+PAGE_SIZE = letter
+MARGIN = 16 * mm
+CONFIDENTIAL = (
+    "Confidential: contains protected health information for the named recipient only. "
+    "If you received it in error, notify the clinic and destroy it."
+)
+COURSE_HEADER = (
+    "#",
+    "Date",
+    "Dose mg/kg",
+    "Total mg",
+    "Minutes",
+    "Status",
+    "Side effects (grade)",
+    "Mood pre → post",
+    "Peak BP",
+    "CADSS",
+)
+_COURSE_WIDTHS = (18, 50, 38, 38, 40, 54, 118, 50, 46, 36)
+_LINE_COLOURS = (colors.HexColor("#1f4e79"), colors.HexColor("#b34700"), colors.HexColor("#2e7d32"))
+INK = colors.HexColor("#222222")
+MUTED = colors.HexColor("#555555")
+RULE = colors.HexColor("#9aa5b1")
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    base = ParagraphStyle("body", fontName=BODY, fontSize=9, leading=12, textColor=INK)
+    return {
+        "body": base,
+        "small": ParagraphStyle("small", parent=base, fontSize=7.5, leading=9.5),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=7.5, leading=9),
+        "head": ParagraphStyle("head", parent=base, fontName=BOLD, fontSize=7.5, leading=9),
+        "clinic": ParagraphStyle("clinic", parent=base, fontName=BOLD, fontSize=15, leading=18),
+        "letterhead": ParagraphStyle("letterhead", parent=base, textColor=MUTED),
+        "title": ParagraphStyle(
+            "title", parent=base, fontName=BOLD, fontSize=13, leading=16, spaceBefore=8
+        ),
+        "h2": ParagraphStyle(
+            "h2",
+            parent=base,
+            fontName=BOLD,
+            fontSize=10.5,
+            leading=13,
+            spaceBefore=10,
+            spaceAfter=4,
+            textColor=colors.HexColor("#1f4e79"),
+        ),
+        "right": ParagraphStyle("right", parent=base, alignment=TA_RIGHT, textColor=MUTED),
+        "draft": ParagraphStyle(
+            "draft", parent=base, fontName=BOLD, textColor=colors.HexColor("#b00020")
+        ),
+    }
+
+
+# --- Page furniture: running header, footer with "Page X of Y" ---------------------------
+
+
+class _SummaryCanvas(canvas.Canvas):
+    """Draws header and footer after the last page is known, for "Page X of Y"."""
+
+    def __init__(self, *args, furniture: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._furniture = furniture
+        self._pages: list[dict] = []
+
+    def showPage(self):
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self):
+        total = len(self._pages)
+        for state in self._pages:
+            self.__dict__.update(state)
+            self._draw_furniture(total)
+            super().showPage()
+        super().save()
+
+    def _draw_furniture(self, total: int) -> None:
+        f = self._furniture
+        styles = f["styles"]
+        width, height = PAGE_SIZE
+        page = self._pageNumber
+        self.saveState()
+        self.setStrokeColor(RULE)
+        self.setLineWidth(0.5)
+        if page > 1:
+            header = Paragraph(
+                f"{pdf_markup(f['clinic'])} · Treatment summary · {pdf_markup(f['patient'])}",
+                styles["small"],
+            )
+            header.wrap(width - 2 * MARGIN, 30)
+            header.drawOn(self, MARGIN, height - MARGIN + 4)
+            self.line(MARGIN, height - MARGIN + 1, width - MARGIN, height - MARGIN + 1)
+        self.line(MARGIN, MARGIN - 4, width - MARGIN, MARGIN - 4)
+        self.setFont(BODY, 7)
+        self.setFillColor(MUTED)
+        status = "" if f["signed"] else "DRAFT, not signed · "
+        self.drawString(MARGIN, MARGIN - 13, f"{status}Document {f['document_id']}")
+        self.drawRightString(width - MARGIN, MARGIN - 13, f"Page {page} of {total}")
+        self.setFont(BODY, 6.5)
+        self.drawString(MARGIN, MARGIN - 22, CONFIDENTIAL)
+        self.restoreState()
+
+
+# --- Sections ---------------------------------------------------------------------------
+
+
+def _letterhead(content, styles) -> list:
+    clinic = content["clinic"]
+    left = [
+        paragraph(clinic["name"], styles["clinic"]),
+        paragraph(clinic["address"], styles["letterhead"]),
+        paragraph(f"Telephone {clinic['phone']}", styles["letterhead"]),
+    ]
+    right = [
+        paragraph(f"Generated {content['generated_at']}", styles["right"]),
+        paragraph(f"Document {content['document_id']}", styles["right"]),
+    ]
+    table = Table([[left, right]], colWidths=[None, 70 * mm])
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, 0), 1, RULE),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    return [table, Paragraph("Treatment summary", styles["title"])]
+
+
+def _identifiers(content, styles) -> list:
+    patient = content["patient"]
+    referrer = content.get("referrer")
+    diagnosis = content["diagnosis"]
+    left = [
+        labelled("Patient", patient["name"], styles["body"]),
+        labelled("Date of birth", patient["date_of_birth"], styles["body"]),
+        labelled("MRN", patient["mrn"], styles["body"]),
+        labelled("Diagnosis", f"{diagnosis['code']} {diagnosis['label']}", styles["body"]),
+        labelled("Period", content["period"], styles["body"]),
+    ]
+    if referrer:
+        right = [
+            labelled("Referring provider", referrer["name"], styles["body"]),
+            labelled("Practice", referrer["practice"] or "—", styles["body"]),
+            labelled("NPI", referrer["npi"], styles["body"]),
+            labelled("Fax", referrer["fax"] or "—", styles["body"]),
+        ]
+    else:
+        right = [labelled("Referring provider", "none on file", styles["body"])]
+    table = Table([[left, right]], colWidths=["55%", "45%"])
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("TOPPADDING", (0, 0), (-1, -1), 4),
+            ]
+        )
+    )
+    return [table]
+
+
+def _evaluation(content, styles) -> list:
+    flow = [Paragraph("Pre-treatment evaluation", styles["h2"])]
+    evaluation = content.get("evaluation")
+    if not evaluation:
+        flow.append(paragraph("No signed pre-treatment evaluation is on file.", styles["body"]))
+        return flow
+    flow += [
+        labelled("Evaluated", f"{evaluation['date']} by {evaluation['evaluator']}", styles["body"]),
+        labelled("Eligibility", evaluation["eligibility"], styles["body"]),
+        labelled("Contraindications reviewed", evaluation["contraindications"], styles["body"]),
+    ]
+    if evaluation.get("precautions"):
+        flow.append(labelled("Precautions", evaluation["precautions"], styles["body"]))
+    baseline = evaluation.get("baseline") or []
+    if baseline:
+        rows = [
+            [Paragraph(h, styles["head"]) for h in ("Baseline scale", "Total", "Severity", "Date")]
+        ]
+        for score in baseline:
+            rows.append(
+                [
+                    paragraph(score["instrument"], styles["cell"]),
+                    paragraph(score["total"], styles["cell"]),
+                    paragraph(score["severity"] or "—", styles["cell"]),
+                    paragraph(score["date"], styles["cell"]),
+                ]
+            )
+        flow += [Spacer(1, 4), _grid(rows, widths=(90, 50, 110, 80))]
+    else:
+        flow.append(paragraph("No baseline rating scales recorded.", styles["body"]))
+    return flow
+
+
+def _grid(rows, *, widths, repeat_header: bool = False) -> Table:
+    table = Table(rows, colWidths=widths, repeatRows=1 if repeat_header else 0, hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.4, RULE),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef4")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 3),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+                ("TOPPADDING", (0, 0), (-1, -1), 2),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+            ]
+        )
+    )
+    return table
+
+
+def _course(content, styles) -> list:
+    flow = [Paragraph("Course of infusions", styles["h2"])]
+    if content.get("course_note"):
+        flow.append(paragraph(content["course_note"], styles["small"]))
+        flow.append(Spacer(1, 3))
+    rows = [[Paragraph(escape(h), styles["head"]) for h in COURSE_HEADER]]
+    keys = (
+        "number",
+        "date",
+        "dose_mg_per_kg",
+        "total_mg",
+        "minutes",
+        "status",
+        "side_effects",
+        "mood",
+        "peak_bp",
+        "cadss",
+    )
+    for row in content["course_rows"]:
+        rows.append([paragraph(row[key] or "—", styles["cell"]) for key in keys])
+    flow.append(_grid(rows, widths=_COURSE_WIDTHS, repeat_header=True))
+    return flow
+
+
+def _chart(scale) -> Drawing:
+    """Totals of one instrument over time (x: days since the first score)."""
+    dates = [datetime.date.fromisoformat(day) for day, _ in scale["points"]]
+    first = dates[0]
+    data = [((d - first).days, total) for d, (_, total) in zip(dates, scale["points"], strict=True)]
+    span = max(data[-1][0], 1)
+    top = max(max(total for _, total in data), 1)
+    width, height = 440, 130
+    drawing = Drawing(width, height + 14)
+    plot = LinePlot()
+    plot.x, plot.y, plot.width, plot.height = 36, 20, width - 56, height - 30
+    plot.data = [data]
+    plot.lines[0].strokeColor = _LINE_COLOURS[0]
+    plot.lines[0].strokeWidth = 1.5
+    plot.lines[0].symbol = makeMarker("FilledCircle", size=3.5)
+    plot.xValueAxis.valueMin = 0
+    plot.xValueAxis.valueMax = span
+    plot.xValueAxis.valueSteps = _x_steps(span)
+    plot.xValueAxis.labelTextFormat = lambda days: (
+        first + datetime.timedelta(days=int(days))
+    ).strftime("%b %d")
+    plot.xValueAxis.labels.fontName = BODY
+    plot.xValueAxis.labels.fontSize = 7
+    plot.yValueAxis.valueMin = 0
+    plot.yValueAxis.valueMax = top + max(1, round(top * 0.15))
+    plot.yValueAxis.labels.fontName = BODY
+    plot.yValueAxis.labels.fontSize = 7
+    plot.yValueAxis.labelTextFormat = "%d"
+    drawing.add(plot)
+    drawing.add(String(36, height + 2, f"{scale['instrument']} total", fontName=BOLD, fontSize=8))
+    return drawing
+
+
+def _x_steps(span: int) -> list[int]:
+    step = max(1, round(span / 6))
+    steps = list(range(0, span + 1, step))
+    if steps[-1] != span:
+        # The last date always gets a label; drop a neighbour it would overprint.
+        if span - steps[-1] < step / 2 and len(steps) > 1:
+            steps.pop()
+        steps.append(span)
+    return steps
+
+
+def _scales(content, styles) -> list:
+    flow = [Paragraph("Rating scales over time", styles["h2"])]
+    scales = content.get("scales") or []
+    if not scales:
+        flow.append(paragraph("No rating scales were recorded in this period.", styles["body"]))
+        return flow
+    for scale in scales:
+        block = [_chart(scale), paragraph(scale["statement"], styles["body"]), Spacer(1, 6)]
+        flow.append(KeepTogether(block))
+    return flow
+
+
+def _side_effects(content, styles) -> list:
+    flow = [Paragraph("Side effects", styles["h2"])]
+    summary = content.get("side_effects") or []
+    if not summary:
+        flow.append(paragraph("No side effects were recorded in this period.", styles["body"]))
+    else:
+        rows = [[Paragraph(h, styles["head"]) for h in ("Effect", "Worst grade")]]
+        for item in summary:
+            rows.append(
+                [
+                    paragraph(item["effect"], styles["cell"]),
+                    paragraph(item["grade"], styles["cell"]),
+                ]
+            )
+        flow.append(_grid(rows, widths=(220, 80)))
+    if content.get("serious_adverse_events"):
+        flow.append(Spacer(1, 4))
+        flow.append(paragraph(content["serious_adverse_events"], styles["body"]))
+    return flow
+
+
+def _comment_and_signature(content, signature, styles) -> list:
+    flow = [Paragraph("Clinician comment", styles["h2"])]
+    flow.append(paragraph(content.get("comment") or "No comment.", styles["body"]))
+    block = [Paragraph("Signature", styles["h2"])]
+    if signature:
+        block.append(
+            paragraph(
+                f"Signed electronically by {signature['name']} on {signature['at']}.",
+                styles["body"],
+            )
+        )
+    else:
+        block.append(
+            paragraph(
+                "DRAFT, not signed. A prescriber must review and sign this summary before it "
+                "is released.",
+                styles["draft"],
+            )
+        )
+    block.append(
+        paragraph(f"Requested by {content['requested_by']}.", styles["small"]),
+    )
+    flow.append(KeepTogether(block))
+    return flow
+
+
+def render_summary(content: dict, *, signature: dict | None = None) -> bytes:
+    """The PDF bytes of a summary. ``signature``: ``{"name", "at"}`` once signed.
+
+    Deterministic: the same content and signature give the same bytes.
+    """
+    register_fonts()
+    styles = _styles()
+    buffer = BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=PAGE_SIZE,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN + 8,
+        bottomMargin=MARGIN + 16,
+        title=f"Treatment summary {content['document_id']}",
+        author=content["clinic"]["name"],
+        subject="Treatment summary",
+        creator="Clinic records",
+        invariant=1,
+    )
+    story = []
+    story += _letterhead(content, styles)
+    story += _identifiers(content, styles)
+    story += _evaluation(content, styles)
+    story += _course(content, styles)
+    story += _scales(content, styles)
+    story += _side_effects(content, styles)
+    story += _comment_and_signature(content, signature, styles)
+    furniture = {
+        "styles": styles,
+        "clinic": content["clinic"]["name"],
+        "patient": f"{content['patient']['name']} · MRN {content['patient']['mrn']}",
+        "document_id": content["document_id"],
+        "signed": bool(signature),
+    }
+    doc.build(story, canvasmaker=partial(_SummaryCanvas, furniture=furniture))
+    return buffer.getvalue()
