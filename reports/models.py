@@ -34,9 +34,15 @@ class TreatmentSummary(SignedRecord):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    # When the current generation attempt took its lease (sweep re-queues stale ones).
+    # When the current generation attempt took its lease (sweep re-queues stale ones),
+    # and the Celery task that holds it: a redelivery of that same task takes over.
     generating_since = models.DateTimeField(null=True, blank=True)
+    generating_task_id = models.CharField(max_length=64, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
+
+    # What the PDF shows, as computed from the records when it was generated
+    # (reports.content). Signing re-draws this same snapshot with the signature.
+    content = models.JSONField(default=dict, blank=True, editable=False)
 
     pdf = models.FileField(upload_to="summaries/%Y/%m/", blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
@@ -74,6 +80,14 @@ class TreatmentSummary(SignedRecord):
 
     def __str__(self):
         return f"Treatment summary {self.document_id}"
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == self.Status.READY
+
+    @property
+    def is_released(self) -> bool:
+        return self.released_at is not None
 
 
 class TreatmentSummaryUserObjectPermission(UserObjectPermissionBase):

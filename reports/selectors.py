@@ -1,0 +1,63 @@
+"""The access functions for treatment summaries.
+
+- clinicians reach the summaries of the patients whose clinical records they
+  may read (care team, or break-the-glass while it lasts);
+- a referring provider reaches only the summaries released to them: the
+  ``receive_summary`` object permission given at release;
+- anyone else reaches none. ``summary_get_for_user`` answers 404 for what the
+  user may not see.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+from guardian.shortcuts import get_objects_for_user
+
+from ehr.roles import Capability, can
+from patients.selectors import scoped_to_clinical_patients
+from reports.models import RELEASED_SUMMARY_PERMISSION, TreatmentSummary
+
+_RELATED = (
+    "patient",
+    "requested_by",
+    "signed_by",
+    "released_by",
+    "released_to",
+)
+
+
+def released_summaries_for_user(*, user) -> QuerySet[TreatmentSummary]:
+    """Summaries released to this portal user (their own object permission only)."""
+    return get_objects_for_user(
+        user,
+        f"reports.{RELEASED_SUMMARY_PERMISSION}",
+        klass=TreatmentSummary.objects.all(),
+        use_groups=False,
+        with_superuser=False,
+        accept_global_perms=False,
+    )
+
+
+def summary_list_for_user(*, user) -> QuerySet[TreatmentSummary]:
+    """The summaries the user may see, newest first, with the people named on them."""
+    if can(user, Capability.VIEW_SUMMARIES):
+        queryset = scoped_to_clinical_patients(TreatmentSummary.objects.all(), user=user)
+    elif can(user, Capability.VIEW_RELEASED_SUMMARIES):
+        queryset = released_summaries_for_user(user=user)
+    else:
+        return TreatmentSummary.objects.none()
+    return queryset.select_related(*_RELATED).order_by("-created_at", "-id")
+
+
+def summary_get_for_user(*, user, pk) -> TreatmentSummary:
+    """One summary the user may see, or 404."""
+    try:
+        return summary_list_for_user(user=user).get(pk=int(pk))
+    except (ValueError, TypeError, TreatmentSummary.DoesNotExist):
+        raise Http404("No such treatment summary.") from None
+
+
+def summary_list_for_patient(*, user, patient) -> QuerySet[TreatmentSummary]:
+    """A patient's summaries the user may see (for the chart and the portal)."""
+    return summary_list_for_user(user=user).filter(patient=patient)
