@@ -258,8 +258,28 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE = {}
+# Tests give their worker a queue of its own so that no other worker takes their tasks.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
+CELERY_BEAT_SCHEDULE = {
+    # Re-enqueue treatment summaries stuck in "queued", or "generating" past their lease.
+    "requeue-stuck-summaries": {
+        "task": "reports.requeue_stuck_summaries",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+}
 CELERY_TIMEZONE = TIME_ZONE
+
+# --- Treatment summaries ---------------------------------------------------------------
+# A summary still "queued" after this long is enqueued again by the sweep.
+SUMMARY_QUEUED_GRACE_MINUTES = env_int("SUMMARY_QUEUED_GRACE_MINUTES", 5)
+# A generation attempt that has not finished after this long is taken back by the sweep;
+# it must outlast the task's hard time limit so that a live attempt is never taken over.
+SUMMARY_LEASE_MINUTES = env_int("SUMMARY_LEASE_MINUTES", 10)
+# Attempts (crashed, timed out or retried) before a summary fails for good.
+SUMMARY_MAX_ATTEMPTS = env_int("SUMMARY_MAX_ATTEMPTS", 3)
+if SUMMARY_LEASE_MINUTES * 60 <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("SUMMARY_LEASE_MINUTES must exceed the task time limit.")
 
 # --- Logging -------------------------------------------------------------------------
 LOGGING = {
