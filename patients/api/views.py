@@ -391,8 +391,10 @@ class EvaluationViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
     def get_queryset(self):
         if _fake(self):
             return Evaluation.objects.none()
-        return selectors.evaluation_list_for_user(user=self.request.user).annotate(
-            amendment_count=Count("amendments")
+        return (
+            selectors.evaluation_list_for_user(user=self.request.user)
+            .annotate(amendment_count=Count("amendments"))
+            .order_by(*Evaluation._meta.ordering)
         )
 
     def perform_create(self, serializer):

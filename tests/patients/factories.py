@@ -80,3 +80,43 @@ class SafetyAlertFactory(factory.django.DjangoModelFactory):
     patient = factory.SubFactory(PatientFactory)
     kind = SafetyAlert.Kind.SELF_HARM
     message = "PHQ-9 item 9 (thoughts of self-harm) answered 1 of 3."
+
+
+def make_session(*, patient, scheduled_for=None, signed_by=None, verified_by=None):
+    """A minimal infusion session of ``patient`` (its course ordered by the prescriber).
+
+    With ``signed_by`` it is a completed session whose dose ``verified_by`` checked.
+    """
+    from sessions.models import InfusionSession, MonitoringProtocol, TreatmentCourse
+
+    prescriber = patient.responsible_prescriber
+    protocol = MonitoringProtocol.objects.order_by("-version").first()
+    if protocol is None:
+        protocol = MonitoringProtocol.objects.create(version=1)
+    course = TreatmentCourse.objects.create(
+        patient=patient, start_date=datetime.date(2025, 1, 13), ordered_by=prescriber
+    )
+    scheduled_for = scheduled_for or timezone.now() - datetime.timedelta(hours=2)
+    finished = {}
+    if signed_by is not None:
+        finished = dict(
+            status=InfusionSession.Status.COMPLETED,
+            dose_verified_by=verified_by,
+            dose_verified_at=scheduled_for,
+            started_at=scheduled_for,
+            ended_at=scheduled_for + datetime.timedelta(minutes=40),
+            signed_by=signed_by,
+            signed_at=timezone.now(),
+        )
+    return InfusionSession.objects.create(
+        course=course,
+        number=1,
+        scheduled_for=scheduled_for,
+        weight_kg=Decimal("72.5"),
+        dose_mg_per_kg=Decimal("0.50"),
+        total_dose_mg=Decimal("36.3"),
+        infusion_minutes=40,
+        protocol=protocol,
+        created_by=prescriber,
+        **finished,
+    )
