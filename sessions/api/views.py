@@ -380,9 +380,7 @@ def _child_schema(serializer, what: str):
 
 
 @_child_schema(VitalSignSerializer, "a vital-signs reading; its alerts come back in the response")
-class VitalSignViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, _SessionChildViewSet
-):
+class VitalSignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _SessionChildViewSet):
     """The vitals flowsheet of a session."""
 
     serializer_class = VitalSignSerializer
@@ -404,7 +402,6 @@ class VitalSignViewSet(
 class SideEffectViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
     _SessionChildViewSet,
 ):
@@ -441,9 +438,7 @@ class SideEffectViewSet(
 
 
 @_child_schema(MoodNoteSerializer, "a mood note")
-class MoodNoteViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, _SessionChildViewSet
-):
+class MoodNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _SessionChildViewSet):
     """Mood and anxiety notes of a session (pre, during, post)."""
 
     serializer_class = MoodNoteSerializer
@@ -472,7 +467,7 @@ class MoodNoteViewSet(
     ),
 )
 class SessionAmendmentViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, _SessionChildViewSet
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, _SessionChildViewSet
 ):
     """Corrections to a signed session: append-only."""
 
