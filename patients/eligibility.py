@@ -17,6 +17,11 @@ ELIGIBLE_WITH_PRECAUTIONS = "eligible_with_precautions"
 _LABELS = {c.key: c.label for c in CONTRAINDICATIONS}
 
 
+def eligibility_allows_treatment(*, eligibility: str) -> bool:
+    """Whether an evaluation's decision allows a treatment course to be ordered."""
+    return eligibility in (ELIGIBLE, ELIGIBLE_WITH_PRECAUTIONS)
+
+
 def _present(contraindications: dict, keys) -> list[str]:
     return [c.key for c in CONTRAINDICATIONS if c.key in keys and contraindications.get(c.key)]
 

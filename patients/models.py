@@ -236,8 +236,21 @@ class Evaluation(SignedRecord):
         return bmi(weight_kg=self.weight_kg, height_cm=self.height_cm)
 
 
+class AmendmentImmutable(Exception):
+    pass
+
+
 class EvaluationAmendment(Amendment):
     evaluation = models.ForeignKey(Evaluation, on_delete=models.PROTECT, related_name="amendments")
+
+    def save(self, *args, **kwargs):
+        # Append-only: a correction is corrected by another amendment.
+        if self.pk is not None:
+            raise AmendmentImmutable("Amendments cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AmendmentImmutable("Amendments cannot be deleted.")
 
     def audit_patient(self):
         return self.evaluation.patient

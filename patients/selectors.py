@@ -219,7 +219,7 @@ def first_session_time(*, patient: Patient):
     )
 
 
-def safety_alert_list(*, patient: Patient, active: bool | None = None) -> QuerySet[SafetyAlert]:
+def safety_alert_list(patient: Patient, *, active: bool | None = None) -> QuerySet[SafetyAlert]:
     """A patient's safety alerts, newest first; ``active=True``: not yet acknowledged.
 
     The caller reached the patient through ``clinical_patient_get``.

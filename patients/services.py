@@ -244,13 +244,24 @@ def patient_update(*, actor, patient: Patient, **changes) -> Patient:
     """Change demographics, referral, diagnosis, responsible prescriber or status.
 
     The MRN never changes. Status follows ``patient_status_change_allowed``.
-    A newly named responsible prescriber joins the care team.
+    Only whoever may manage the care team names another responsible
+    prescriber, who then joins the care team.
     """
     if "mrn" in changes and changes["mrn"] != patient.mrn:
         raise RuleViolation("The MRN is assigned once and never changes.", field="mrn")
     changes.pop("mrn", None)
     # Lock the row: two people changing status at once must not skip the lifecycle.
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    new_prescriber = changes.get("responsible_prescriber", patient.responsible_prescriber)
+    new_prescriber_id = new_prescriber.pk if new_prescriber is not None else None
+    if new_prescriber_id != patient.responsible_prescriber_id and not may_manage_care_team(
+        actor=actor, patient=patient
+    ):
+        # The responsible prescriber manages the care team: naming one is a care-team change.
+        raise NotAllowed(
+            "Only the practice manager or the current responsible prescriber can name "
+            "another responsible prescriber."
+        )
     new_status = changes.get("status", patient.status)
     if not patient_status_change_allowed(current=patient.status, new=new_status):
         raise RuleViolation(

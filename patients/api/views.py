@@ -190,11 +190,20 @@ class PatientViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
         self.audit_as(patient)
 
     def perform_update(self, serializer):
+        before = serializer.instance.responsible_prescriber_id
         patient = services.patient_update(
             actor=self.request.user, patient=serializer.instance, **serializer.validated_data
         )
         serializer.instance = selectors.with_care_team(Patient.objects.filter(pk=patient.pk)).get()
-        self.audit_as(patient)
+        if patient.responsible_prescriber_id != before:
+            # Naming a responsible prescriber puts them on the care team.
+            self.audit_as(
+                patient,
+                AuditAction.PERMISSION_CHANGE,
+                detail=f"responsible prescriber: user {patient.responsible_prescriber_id}",
+            )
+        else:
+            self.audit_as(patient)
 
     @extend_schema(
         request=CareTeamChangeSerializer,

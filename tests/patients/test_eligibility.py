@@ -5,7 +5,12 @@ from decimal import Decimal
 import pytest
 
 from patients.contraindications import ABSOLUTE_KEYS, RELATIVE_KEYS, contraindication_answer_errors
-from patients.eligibility import bmi, eligibility_errors, evaluation_measure_errors
+from patients.eligibility import (
+    bmi,
+    eligibility_allows_treatment,
+    eligibility_errors,
+    evaluation_measure_errors,
+)
 from tests.patients.factories import no_contraindications
 
 
@@ -143,3 +148,16 @@ def test_measures_at_the_limits_are_plausible_and_one_step_beyond_is_not(
 def test_diastolic_must_be_below_systolic():
     assert set(_measures(bp_systolic=120, bp_diastolic=120)) == {"bp_diastolic"}
     assert _measures(bp_systolic=120, bp_diastolic=119) == {}
+
+
+@pytest.mark.parametrize(
+    ("eligibility", "allowed"),
+    [
+        ("eligible", True),
+        ("eligible_with_precautions", True),
+        ("not_eligible", False),
+        ("pending", False),
+    ],
+)
+def test_only_an_eligible_decision_allows_treatment(eligibility, allowed):
+    assert eligibility_allows_treatment(eligibility=eligibility) is allowed

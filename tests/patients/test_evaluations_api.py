@@ -3,7 +3,7 @@
 import pytest
 
 from ehr.models import AuditEvent
-from patients.models import Evaluation, EvaluationAmendment
+from patients.models import AmendmentImmutable, Evaluation, EvaluationAmendment
 from tests.factories import PatientFactory
 from tests.patients.factories import EvaluationFactory, no_contraindications
 
@@ -243,6 +243,11 @@ def test_amendments_cannot_be_edited_or_deleted(api, nurse, prescriber, patient)
     assert api(nurse).delete(f"{url}{amendment.pk}/").status_code == 404
     amendment.refresh_from_db()
     assert amendment.text == "Allergy: also latex."
+    amendment.text = "changed"
+    with pytest.raises(AmendmentImmutable):
+        amendment.save()
+    with pytest.raises(AmendmentImmutable):
+        amendment.delete()
 
 
 def test_an_unsigned_evaluation_is_corrected_directly_not_amended(api, nurse, patient):

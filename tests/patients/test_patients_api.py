@@ -211,3 +211,32 @@ def test_patient_list_queries_stay_constant_for_every_role(
         PatientFactory.create_batch(20, care_team=[nurse], referring_provider=referrer)
         with django_assert_max_num_queries(len(small.captured_queries)):
             assert client.get("/api/v1/patients/").status_code == 200
+
+
+def test_a_team_prescriber_cannot_make_themselves_responsible(
+    api, prescriber, other_prescriber, patient
+):
+    api(prescriber).post(
+        f"/api/v1/patients/{patient.pk}/care-team/", {"user": other_prescriber.pk, "action": "add"}
+    )
+
+    response = api(other_prescriber).patch(
+        f"/api/v1/patients/{patient.pk}/", {"responsible_prescriber": other_prescriber.pk}
+    )
+
+    assert response.status_code == 403
+    patient.refresh_from_db()
+    assert patient.responsible_prescriber == prescriber
+
+
+def test_admin_names_a_responsible_prescriber_who_joins_the_team(
+    api, admin_user, other_prescriber, patient
+):
+    response = api(admin_user).patch(
+        f"/api/v1/patients/{patient.pk}/", {"responsible_prescriber": other_prescriber.pk}
+    )
+
+    assert response.status_code == 200
+    assert other_prescriber.pk in response.json()["care_team"]
+    event = AuditEvent.objects.get()
+    assert (event.action, event.patient) == ("permission_change", patient)
