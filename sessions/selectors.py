@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Max, Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.http import Http404
 
 from patients.selectors import scoped_to_clinical_patients
@@ -68,8 +68,11 @@ def session_list_for_user(*, user) -> QuerySet[InfusionSession]:
     ``latest_vitals_at`` (annotation) lets ``sessions.monitoring.next_vitals_due_at``
     work without a query per session.
     """
-    queryset = InfusionSession.objects.select_related(*_SESSION_RELATED).annotate(
-        latest_vitals_at=Max("vitals__recorded_at")
+    latest = VitalSign.objects.filter(session=OuterRef("pk")).order_by("-recorded_at")
+    queryset = (
+        InfusionSession.objects.select_related(*_SESSION_RELATED)
+        .annotate(latest_vitals_at=Subquery(latest.values("recorded_at")[:1]))
+        .order_by("scheduled_for", "id")
     )
     return scoped_to_clinical_patients(queryset, user=user, patient_path="course__patient")
 
