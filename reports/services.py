@@ -424,7 +424,7 @@ def release_link(summary_id: int) -> str:
     try:
         path = reverse("frontend:portal")
     except NoReverseMatch:
-        path = reverse("summary-detail", args=[summary_id])
+        path = reverse("api:summary-detail", args=[summary_id])
     return f"{settings.SITE_URL}{path}"
 
 

@@ -1,0 +1,158 @@
+from django.http import FileResponse
+from django.utils import timezone
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from ehr.api.base import ReadOnlyClinicViewSet
+from ehr.errors import ConflictingState
+from ehr.models import AuditAction
+from ehr.roles import Capability, can
+from patients.selectors import clinical_patient_get
+from reports import selectors, services
+from reports.api.serializers import SummaryRequestSerializer, TreatmentSummarySerializer
+from reports.models import TreatmentSummary
+
+_400 = OpenApiResponse(description="Invalid input: field-level messages")
+_403 = OpenApiResponse(description="Your role does not allow this action")
+_404 = OpenApiResponse(description="No such summary (or patient) among those you may see")
+_409 = OpenApiResponse(description="The summary is not in a state that allows this")
+
+
+class SummaryFilter(filters.FilterSet):
+    # A plain number: an id the user may not see reads like one that does not exist.
+    patient = filters.NumberFilter(field_name="patient_id")
+    status = filters.ChoiceFilter(choices=TreatmentSummary.Status.choices)
+
+    class Meta:
+        model = TreatmentSummary
+        fields = ["patient", "status"]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        description="Summaries you may see: those of your care team's patients for clinicians, "
+        "those released to you for a referring provider.",
+        responses={200: TreatmentSummarySerializer(many=True), 403: _403},
+    ),
+    retrieve=extend_schema(
+        description="One summary; poll it for the status while the PDF is generated.",
+        responses={200: TreatmentSummarySerializer, 403: _403, 404: _404},
+    ),
+)
+class TreatmentSummaryViewSet(ReadOnlyClinicViewSet):
+    """Treatment summaries: request (202), poll, download, sign, release."""
+
+    serializer_class = TreatmentSummarySerializer
+    filterset_class = SummaryFilter
+    ordering_fields = ["created_at"]
+    audit_object_type = "treatmentsummary"
+
+    @property
+    def required_capabilities(self):
+        # Clinicians read their patients' summaries; a referring provider reads the
+        # ones released to them. Which summaries exactly is the selector's job.
+        user = getattr(getattr(self, "request", None), "user", None)
+        reading = (
+            Capability.VIEW_RELEASED_SUMMARIES
+            if can(user, Capability.VIEW_RELEASED_SUMMARIES)
+            else Capability.VIEW_SUMMARIES
+        )
+        return {
+            "list": reading,
+            "retrieve": reading,
+            "pdf": reading,
+            "create": Capability.REQUEST_SUMMARIES,
+            "sign": Capability.SIGN_RECORDS,
+            "release": Capability.RELEASE_SUMMARIES,
+        }
+
+    def get_queryset(self):
+        return selectors.summary_list_for_user(user=self.request.user)
+
+    @extend_schema(
+        request=SummaryRequestSerializer,
+        responses={202: TreatmentSummarySerializer, 400: _400, 403: _403, 404: _404},
+        description="Request a summary. Answers at once (202) with the queued summary; the "
+        "PDF is generated in the background. Poll the summary for its status.",
+    )
+    def create(self, request):
+        form = SummaryRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        patient = clinical_patient_get(user=request.user, pk=data["patient"])
+        summary = services.summary_request(
+            actor=request.user,
+            patient=patient,
+            period_start=data.get("period_start"),
+            period_end=data.get("period_end"),
+            comment=data.get("comment", ""),
+        )
+        self.audit_as(summary, AuditAction.CREATE)
+        return Response(
+            TreatmentSummarySerializer(summary, context=self.get_serializer_context()).data,
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+    @extend_schema(
+        responses={
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            403: _403,
+            404: _404,
+            409: OpenApiResponse(description="The PDF is not ready (queued, generating, failed)"),
+        },
+        description="Download the PDF (every download is audited).",
+    )
+    @action(detail=True, methods=["get"], url_path="pdf", url_name="pdf")
+    def pdf(self, request, pk=None):
+        summary = self.get_object()
+        if not summary.is_ready:
+            raise ConflictingState(f"The PDF is not ready: the summary is {summary.status}.")
+        try:
+            handle = summary.pdf.open("rb")
+        except FileNotFoundError:
+            raise ConflictingState(
+                "The PDF file is missing from storage; request a new summary."
+            ) from None
+        self.audit_as(summary, AuditAction.DOWNLOAD)
+        response = FileResponse(
+            handle,
+            as_attachment=True,
+            filename=download_filename(summary),
+            content_type="application/pdf",
+        )
+        response["Cache-Control"] = "no-store, private"
+        return response
+
+    @extend_schema(
+        request=None,
+        responses={200: TreatmentSummarySerializer, 403: _403, 404: _404, 409: _409},
+        description="Sign a ready summary. The PDF is re-drawn with the signature "
+        "(same content, same document id); it is then locked.",
+    )
+    @action(detail=True, methods=["post"])
+    def sign(self, request, pk=None):
+        summary = services.summary_sign(actor=request.user, summary=self.get_object())
+        self.audit_as(summary, AuditAction.SIGN)
+        return Response(self.get_serializer(summary).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: TreatmentSummarySerializer, 400: _400, 403: _403, 404: _404, 409: _409},
+        description="Release a signed summary to the patient's referring provider: their "
+        "portal account may then read and download it, and they get an email with a link "
+        "(no health information).",
+    )
+    @action(detail=True, methods=["post"])
+    def release(self, request, pk=None):
+        summary = services.summary_release(actor=request.user, summary=self.get_object())
+        self.audit_as(summary, AuditAction.RELEASE)
+        return Response(self.get_serializer(summary).data)
+
+
+def download_filename(summary: TreatmentSummary) -> str:
+    day = timezone.localdate(summary.generated_at or summary.created_at)
+    return f"treatment-summary-{summary.patient.mrn}-{day:%Y-%m-%d}.pdf"
