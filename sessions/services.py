@@ -25,7 +25,8 @@ from django.utils import timezone
 from ehr.errors import ConflictingState, NotAllowed, RuleViolation
 from ehr.records import ensure_unsigned
 from ehr.roles import Capability, can
-from patients.models import Evaluation, Patient
+from patients.eligibility import eligibility_allows_treatment
+from patients.models import Patient
 from patients.selectors import (
     clinical_patient_list_for_user,
     latest_signed_evaluation,
@@ -44,11 +45,6 @@ from sessions.models import (
 
 #: How far ahead of the server clock a charted time may be (device clock skew).
 CLOCK_SKEW = datetime.timedelta(minutes=2)
-
-ELIGIBLE_FOR_TREATMENT = (
-    Evaluation.Eligibility.ELIGIBLE,
-    Evaluation.Eligibility.ELIGIBLE_WITH_PRECAUTIONS,
-)
 
 #: Changing any of these changes what is prepared: the verification is cleared.
 DOSE_FIELDS = (
@@ -149,7 +145,7 @@ def treatment_readiness_errors(*, patient: Patient) -> list[str]:
     evaluation = latest_signed_evaluation(patient=patient)
     if evaluation is None:
         problems.append("The patient has no signed pre-treatment evaluation.")
-    elif evaluation.eligibility not in ELIGIBLE_FOR_TREATMENT:
+    elif not eligibility_allows_treatment(eligibility=evaluation.eligibility):
         problems.append(
             f"The latest signed evaluation ({evaluation.evaluated_on:%Y-%m-%d}) records "
             f"eligibility '{evaluation.get_eligibility_display()}', not eligible for treatment."
