@@ -75,7 +75,8 @@ def care_team_change(*, actor, patient: Patient, user, action: str) -> bool:
     Allowed for the practice manager and the patient's responsible prescriber.
     Only active prescribers and nurses can join; the responsible prescriber
     cannot be removed (change the responsible prescriber first). Returns
-    whether the team changed (adding a member twice changes nothing).
+    whether the team changed (adding a member twice changes nothing). The
+    caller records the audit event (action ``permission_change``).
     """
     if not may_manage_care_team(actor=actor, patient=patient):
         raise NotAllowed(
@@ -210,9 +211,15 @@ def patient_status_change_allowed(*, current: str, new: str) -> bool:
     return current == new or new in _STATUS_NEXT.get(current, set())
 
 
-def _check_patient(patient: Patient) -> None:
+def _check_patient(patient: Patient, *, prescriber_named: bool = True) -> None:
+    # A prescriber who has since left does not block edits; naming one who cannot
+    # prescribe is refused.
     prescriber = patient.responsible_prescriber
-    if prescriber is not None and not can(prescriber, Capability.ORDER_TREATMENT):
+    if (
+        prescriber_named
+        and prescriber is not None
+        and not can(prescriber, Capability.ORDER_TREATMENT)
+    ):
         raise RuleViolation(
             "The responsible prescriber must be an active prescriber.",
             field="responsible_prescriber",
@@ -267,9 +274,10 @@ def patient_update(*, actor, patient: Patient, **changes) -> Patient:
         raise RuleViolation(
             f"A {patient.status} patient cannot become {new_status}.", field="status"
         )
+    prescriber_named = new_prescriber_id != patient.responsible_prescriber_id
     for name, value in changes.items():
         setattr(patient, name, value)
-    _check_patient(patient)
+    _check_patient(patient, prescriber_named=prescriber_named)
     patient._history_user = actor
     patient.save()
     if patient.responsible_prescriber_id is not None:
@@ -326,8 +334,9 @@ _EVALUATION_FIELDS = frozenset(
 )
 
 
-def _check_evaluation(evaluation: Evaluation) -> None:
-    if not is_clinician(evaluation.evaluator):
+def _check_evaluation(evaluation: Evaluation, *, evaluator_named: bool = True) -> None:
+    # An evaluator who has since left does not block edits or the signature.
+    if evaluator_named and not is_clinician(evaluation.evaluator):
         raise RuleViolation("The evaluator must be an active clinician.", field="evaluator")
     if evaluation.evaluated_on > timezone.localdate():
         raise RuleViolation("An evaluation cannot be dated in the future.", field="evaluated_on")
@@ -379,11 +388,12 @@ def evaluation_update(*, actor, evaluation: Evaluation, **changes) -> Evaluation
     # Lock the row so a change cannot slip in while a prescriber signs it.
     evaluation = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
     ensure_unsigned(evaluation, what="evaluation")
+    if changes.get("evaluator") is None:
+        changes.pop("evaluator", None)
+    evaluator_named = "evaluator" in changes and changes["evaluator"].pk != evaluation.evaluator_id
     for name, value in changes.items():
-        if name == "evaluator" and value is None:
-            continue
         setattr(evaluation, name, value)
-    _check_evaluation(evaluation)
+    _check_evaluation(evaluation, evaluator_named=evaluator_named)
     evaluation._history_user = actor
     evaluation.save()
     return evaluation
@@ -409,7 +419,7 @@ def evaluation_sign(*, actor, evaluation: Evaluation) -> Evaluation:
             "Decide eligibility before signing: a pending evaluation cannot be signed.",
             field="eligibility",
         )
-    _check_evaluation(evaluation)
+    _check_evaluation(evaluation, evaluator_named=False)
     evaluation.signed_at = timezone.now()
     evaluation.signed_by = actor
     evaluation._history_user = actor

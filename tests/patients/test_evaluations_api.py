@@ -331,3 +331,20 @@ def test_evaluation_list_queries_stay_constant(
 
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert client.get(URL).json()["count"] == 22
+
+
+def test_an_evaluator_who_has_left_does_not_block_the_signature(
+    api, nurse, second_nurse, prescriber, patient
+):
+    evaluation = EvaluationFactory(patient=patient, evaluator=second_nurse)
+    second_nurse.is_active = False
+    second_nurse.save()
+
+    edited = api(nurse).patch(f"{URL}{evaluation.pk}/", {"notes": "Reviewed."})
+    signed = api(prescriber).post(f"{URL}{evaluation.pk}/sign/")
+    renamed = api(nurse).post(URL, new_evaluation(patient, evaluator=second_nurse.pk))
+
+    assert edited.status_code == 200
+    assert signed.status_code == 200
+    assert renamed.status_code == 400
+    assert "evaluator" in renamed.json()

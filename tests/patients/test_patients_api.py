@@ -240,3 +240,14 @@ def test_admin_names_a_responsible_prescriber_who_joins_the_team(
     assert other_prescriber.pk in response.json()["care_team"]
     event = AuditEvent.objects.get()
     assert (event.action, event.patient) == ("permission_change", patient)
+
+
+def test_a_responsible_prescriber_who_has_left_does_not_block_demographics(
+    api, admin_user, prescriber, patient
+):
+    prescriber.is_active = False
+    prescriber.save()
+
+    response = api(admin_user).patch(f"/api/v1/patients/{patient.pk}/", {"phone": "555"})
+
+    assert response.status_code == 200
