@@ -10,6 +10,7 @@ request, polling included; this deadline is the one that decides.
 
 from __future__ import annotations
 
+import math
 import time
 
 from django.conf import settings
@@ -21,10 +22,10 @@ LAST_ACTIVITY_KEY = "frontend:last_activity"
 
 
 def idle_seconds_left(request, *, now: float | None = None) -> int:
-    """Seconds before the signed-in user of ``request`` is signed out for inactivity."""
+    """Whole seconds (rounded up) before the user of ``request`` is signed out for inactivity."""
     now = time.time() if now is None else now
     last = request.session.get(LAST_ACTIVITY_KEY, now)
-    return max(0, int(last + settings.IDLE_TIMEOUT_MINUTES * 60 - now))
+    return max(0, math.ceil(last + settings.IDLE_TIMEOUT_MINUTES * 60 - now))
 
 
 class IdleLogoutMiddleware:
