@@ -330,8 +330,12 @@ def _scales(content, styles) -> list:
         flow.append(paragraph("No rating scales were recorded in this period.", styles["body"]))
         return flow
     for scale in scales:
-        block = [_chart(scale), paragraph(scale["statement"], styles["body"]), Spacer(1, 6)]
-        flow.append(KeepTogether(block))
+        statement = paragraph(scale["statement"], styles["body"])
+        if len(scale["points"]) < 2:
+            # One score is not a course over time: the statement says it all.
+            flow += [statement, Spacer(1, 6)]
+            continue
+        flow.append(KeepTogether([_chart(scale), statement, Spacer(1, 6)]))
     return flow
 
 

@@ -375,11 +375,12 @@ def summary_sign(*, actor, summary: TreatmentSummary) -> TreatmentSummary:
     return summary
 
 
-def summary_release(*, actor, summary: TreatmentSummary) -> TreatmentSummary:
+def summary_release(*, actor, summary: TreatmentSummary, notify: bool = True) -> TreatmentSummary:
     """Release a signed summary to the patient's referring provider.
 
     Grants the provider's portal user the object permission to the summary
-    and, after commit, emails a link without any health information.
+    and, after commit, emails a link without any health information
+    (``notify=False``: no email, for demo data).
     """
     if not can(actor, Capability.RELEASE_SUMMARIES):
         raise NotAllowed("Only a prescriber may release a treatment summary.")
@@ -410,11 +411,11 @@ def summary_release(*, actor, summary: TreatmentSummary) -> TreatmentSummary:
         summary.save(update_fields=["released_at", "released_by", "released_to"])
         assign_perm(f"reports.{RELEASED_SUMMARY_PERMISSION}", recipient, summary)
         address = provider.email or recipient.email
-        if address:
+        if notify and address:
             transaction.on_commit(
                 lambda: _notify_release(summary_id=summary.pk, name=provider.name, to=address)
             )
-        else:
+        elif notify:
             logger.warning("Summary %s released to a provider without an email.", summary.pk)
     return summary
 
