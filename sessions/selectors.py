@@ -82,21 +82,6 @@ def session_get_for_user(*, user, pk) -> InfusionSession:
     return _get_or_404(session_list_for_user(user=user), pk, "infusion session")
 
 
-def session_get_for_update(*, user, pk) -> InfusionSession:
-    """One session the user may read, locked for the rest of the transaction, or 404.
-
-    Services that change a session's state call this inside ``transaction.atomic``.
-    """
-    queryset = scoped_to_clinical_patients(
-        InfusionSession.objects.select_for_update(of=("self",)).select_related(
-            "course", "course__patient"
-        ),
-        user=user,
-        patient_path="course__patient",
-    )
-    return _get_or_404(queryset, pk, "infusion session")
-
-
 def sessions_for_day(*, user, day: datetime.date) -> QuerySet[InfusionSession]:
     """The infusion board: sessions scheduled on ``day`` (clinic time zone), in time order.
 

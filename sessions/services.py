@@ -698,8 +698,7 @@ def start_blockers(*, session: InfusionSession, protocol: MonitoringProtocol) ->
 
 
 def _action_time(session: InfusionSession, at, label: str) -> datetime.datetime:
-    if at is None:
-        return timezone.now()
+    at = at or timezone.now()
     message = charted_time_error(session=session, when=at, label=label)
     if message:
         raise RuleViolation(message, field="at")

@@ -493,3 +493,13 @@ def test_the_full_infusion_day_through_the_api(api, nurse, prescriber, course):
     signed = doctor.post(f"/api/v1/sessions/{session.pk}/sign/")
     assert signed.status_code == 200
     assert signed.json()["next_vitals_due_at"] is None
+
+
+def test_a_session_cannot_start_before_its_day(api, nurse, ready_session):
+    ready_session.scheduled_for = timezone.now() + datetime.timedelta(days=2)
+    ready_session.save()
+
+    response = _post(api(nurse), ready_session, "start")
+
+    assert response.status_code == 400
+    assert "before the day of the session" in response.json()["at"][0]
