@@ -5,9 +5,12 @@
   ``{"detail": message}``.
 - Django ``ValidationError`` from model validation: 400 with its message dict.
 - ``ProtectedError``: 409, never a 500.
+- ``IntegrityError`` that got past validation (two requests racing for the same
+  unique value): 409. Services run in transactions, so nothing was written.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from django.db.models import ProtectedError
 from rest_framework import status
 from rest_framework.response import Response
@@ -31,6 +34,14 @@ def exception_handler(exc, context):
     if isinstance(exc, ProtectedError):
         return Response(
             {"detail": "This record is referenced by other records and cannot be removed."},
+            status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, IntegrityError):
+        return Response(
+            {
+                "detail": "The change conflicts with a record saved at the same moment "
+                "(for example a duplicate). Nothing was saved; check and try again."
+            },
             status=status.HTTP_409_CONFLICT,
         )
     return drf_exception_handler(exc, context)

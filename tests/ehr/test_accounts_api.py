@@ -135,3 +135,21 @@ def test_users_filter_by_role(api, admin_user, nurse, prescriber):
     response = api(admin_user).get(USERS, {"role": "nurse"})
 
     assert [u["username"] for u in response.json()["results"]] == ["nurse_kelly"]
+
+
+def test_a_write_racing_a_unique_value_answers_409_not_500(api, admin_user, monkeypatch):
+    from django.db import IntegrityError
+
+    from ehr import services
+
+    def racing_create(**kwargs):
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(services, "user_create", racing_create)
+
+    response = api(admin_user).post(
+        "/api/v1/users/", {"username": "late", "role": "nurse", "password": "a-Long-passphrase-42"}
+    )
+
+    assert response.status_code == 409
+    assert "Nothing was saved" in response.json()["detail"]
