@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import logging
+from functools import partial
 from io import BytesIO
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -106,9 +107,21 @@ def summary_request(
 
 
 def _enqueue_on_commit(summary_id: int) -> None:
+    """Send the generation task once the current transaction has committed.
+
+    A broker that cannot be reached does not undo the request: the summary
+    stays queued and the sweep sends it again.
+    """
+    transaction.on_commit(partial(_send_generation_task, summary_id))
+
+
+def _send_generation_task(summary_id: int) -> None:
     from reports.tasks import generate_summary
 
-    generate_summary.delay_on_commit(summary_id)
+    try:
+        generate_summary.delay(summary_id)
+    except Exception:
+        logger.exception("Summary %s could not be enqueued; the sweep will retry.", summary_id)
 
 
 # --- Generation -------------------------------------------------------------------------

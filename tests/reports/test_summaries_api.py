@@ -301,3 +301,18 @@ def test_the_schema_documents_the_summary_endpoints(api, prescriber):
         in paths["/api/v1/summaries/{id}/pdf/"]["get"]["responses"]["200"]["content"]
     )
     assert "409" in paths["/api/v1/summaries/{id}/release/"]["post"]["responses"]
+
+
+def test_an_unreachable_broker_leaves_the_request_queued_for_the_sweep(
+    api, prescriber, patient, monkeypatch, django_capture_on_commit_callbacks
+):
+    def broker_down(*args, **kwargs):
+        raise ConnectionRefusedError("Error 111 connecting to redis:6379")
+
+    monkeypatch.setattr(generate_summary, "delay", broker_down)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api(prescriber).post(URL, {"patient": patient.pk})
+
+    assert response.status_code == 202
+    assert TreatmentSummary.objects.get().status == "queued"
