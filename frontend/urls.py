@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from frontend.views import accounts, auth, evaluations, patients, portal, providers, sessions
+from frontend.views import accounts, auth, evaluations, patients, providers, sessions, summaries
 
 app_name = "frontend"
 
@@ -101,6 +101,15 @@ urlpatterns = [
     path("sessions/<int:session_id>/notes/", sessions.session_notes, name="session_notes"),
     path("sessions/<int:session_id>/sign/", sessions.session_sign, name="session_sign"),
     path("sessions/<int:session_id>/amendments/", sessions.session_amend, name="session_amend"),
-    # Referring-provider portal
-    path("portal/", portal.portal, name="portal"),
+    # Treatment summaries and the referring-provider portal
+    path(
+        "patients/<int:patient_id>/summaries/",
+        summaries.summary_request,
+        name="summary_request",
+    ),
+    path("summaries/<int:summary_id>/status/", summaries.summary_status, name="summary_status"),
+    path("summaries/<int:summary_id>/pdf/", summaries.summary_pdf, name="summary_pdf"),
+    path("summaries/<int:summary_id>/sign/", summaries.summary_sign, name="summary_sign"),
+    path("summaries/<int:summary_id>/release/", summaries.summary_release, name="summary_release"),
+    path("portal/", summaries.portal, name="portal"),
 ]

@@ -29,6 +29,7 @@ from frontend.patient_forms import (
     ConsentForm,
     PatientForm,
 )
+from frontend.views.summaries import summaries_for_chart
 from patients import selectors, services
 from patients.api.views import PatientFilter
 from patients.diagnoses import diagnosis_label
@@ -192,7 +193,7 @@ def chart_context(request, patient: Patient, clinical: bool, **forms) -> dict:
             "consent_form": forms.get("consent_form") or ConsentForm(),
         }
     )
-    context.update(_summaries_context(request, patient))
+    context.update(_summaries_context(request, patient, forms.get("summary_form")))
     return context
 
 
@@ -201,12 +202,8 @@ def _ack_form(alert, data=None) -> AcknowledgeAlertForm:
     return AcknowledgeAlertForm(data, auto_id=f"id_alert{alert.pk}_%s")
 
 
-def _summaries_context(request, patient) -> dict:
-    try:
-        from frontend.views.summaries import summaries_for_chart
-    except ImportError:  # the summaries pages arrive with the reports app
-        return {}
-    return summaries_for_chart(request, patient)
+def _summaries_context(request, patient, form=None) -> dict:
+    return summaries_for_chart(request, patient, form=form)
 
 
 @clinic_page(Capability.BREAK_THE_GLASS, methods=("POST",), object_type="patient")

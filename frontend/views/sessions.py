@@ -138,7 +138,11 @@ def _board_rows(request) -> list[BoardRow]:
     patient_ids = {s.course.patient_id for s in sessions}
     with_alerts = set(
         patient_selectors.clinical_patient_list_for_user(user=request.user)
-        .filter(pk__in=patient_ids, safety_alerts__acknowledged_at__isnull=True)
+        .filter(
+            pk__in=patient_ids,
+            safety_alerts__isnull=False,
+            safety_alerts__acknowledged_at__isnull=True,
+        )
         .values_list("pk", flat=True)
     )
     return [
