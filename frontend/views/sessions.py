@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ehr import selectors as account_selectors
-from ehr.errors import DomainError
+from ehr.errors import DomainError, NotAllowed
 from ehr.models import AuditAction
 from ehr.roles import Capability, can
 from frontend.audit import clinic_page
@@ -317,6 +317,8 @@ def _session_action(request, session_id, form_name: str | None, perform, *, save
             return _respond(request, session, bound={form_name: form}, status=400)
     try:
         result = perform(session, form.cleaned_data if form is not None else {})
+    except NotAllowed:
+        raise  # the page decorator answers 403 and records the denial
     except (DomainError, ValidationError) as exc:
         if is_conflict(exc):
             return _respond(request, session, status=409, conflict=exc.message)

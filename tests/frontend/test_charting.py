@@ -1,0 +1,490 @@
+"""The infusion charting screen and today's board, through the test client (htmx requests)."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from ehr.models import AuditEvent
+from sessions import services as session_services
+from sessions.models import InfusionSession, MoodNote, SideEffect, VitalSign
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HX-Request": "true"}
+
+
+def url(name, session):
+    return reverse(f"frontend:{name}", args=[session.pk])
+
+
+def post(client, name, session, data=None):
+    return client.post(url(name, session), data or {}, headers=HTMX)
+
+
+def vitals(systolic=128, diastolic=80, heart_rate=76, spo2=98, resp_rate=14):
+    return {
+        "vitals-bp_systolic": systolic,
+        "vitals-bp_diastolic": diastolic,
+        "vitals-heart_rate": heart_rate,
+        "vitals-spo2": spo2,
+        "vitals-resp_rate": resp_rate,
+    }
+
+
+def verify_data(session):
+    return {
+        "verify-weight_kg": session.weight_kg,
+        "verify-dose_mg_per_kg": session.dose_mg_per_kg,
+        "verify-total_dose_mg": session.total_dose_mg,
+        "verify-infusion_minutes": session.infusion_minutes,
+    }
+
+
+# --- dose and verification -----------------------------------------
+
+
+def test_the_dose_calculation_is_shown(client_for, nurse, session):
+    body = client_for(nurse).get(url("session_chart", session)).content.decode()
+
+    # 72.5 kg × 0.5 mg/kg = 36.25 mg, rounded half up to 36.3 mg; 10 mg/mL stock; 100 mL bag.
+    assert "36.3 mg" in body
+    assert "0.91 mg/min" in body
+    assert "3.63 mL" in body
+    assert "150.0 mL/h" in body
+
+
+def test_the_clinician_who_prepared_the_dose_cannot_verify_it(client_for, nurse, session):
+    client = client_for(nurse)
+
+    page = client.get(url("session_chart", session)).content.decode()
+
+    assert 'id="verify-dose" disabled' in page
+    assert "You prepared this dose; a second clinician must verify it." in page
+    response = post(client, "session_verify_dose", session, verify_data(session))
+    assert response.status_code == 403
+    session.refresh_from_db()
+    assert session.dose_verified_at is None
+    assert AuditEvent.objects.filter(action="denied", user=nurse, status_code=403).exists()
+
+
+def test_a_second_clinician_verifies_the_dose_without_a_page_reload(
+    client_for, prescriber, session
+):
+    client = client_for(prescriber)
+    before = AuditEvent.objects.count()
+
+    response = post(client, "session_verify_dose", session, verify_data(session))
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert body.lstrip().startswith('<div id="session-chart"')
+    assert "Verified by Daniel Reyes" in body
+    session.refresh_from_db()
+    assert session.dose_verified_by == prescriber
+    events = list(AuditEvent.objects.order_by("id")[before:])
+    assert [(e.action, e.object_type, e.patient_id) for e in events] == [
+        ("update", "infusionsession", session.course.patient_id)
+    ]
+
+
+def test_a_dose_changed_while_checking_is_not_verified_and_says_so(
+    client_for, prescriber, nurse, session
+):
+    seen = verify_data(session)
+    session_services.session_update(actor=nurse, session=session, weight_kg=Decimal("80.0"))
+
+    response = post(client_for(prescriber), "session_verify_dose", session, seen)
+
+    assert response.status_code == 409
+    assert "changed while you were checking" in response.content.decode()
+    session.refresh_from_db()
+    assert session.dose_verified_at is None
+
+
+def test_changing_the_weight_clears_the_verification(client_for, nurse, ready_session):
+    response = post(
+        client_for(nurse),
+        "session_dose",
+        ready_session,
+        {
+            "dose-weight_kg": "80.0",
+            "dose-dose_mg_per_kg": "0.50",
+            "dose-infusion_minutes": "40",
+            "dose-concentration_mg_per_ml": "10",
+            "dose-bag_volume_ml": "100",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "40.0 mg" in response.content.decode()
+    ready_session.refresh_from_db()
+    assert ready_session.dose_verified_at is None
+
+
+def test_a_weight_outside_30_to_300_kg_is_refused_next_to_the_field(client_for, nurse, session):
+    response = post(
+        client_for(nurse),
+        "session_dose",
+        session,
+        {
+            "dose-weight_kg": "301",
+            "dose-dose_mg_per_kg": "0.50",
+            "dose-infusion_minutes": "40",
+            "dose-concentration_mg_per_ml": "10",
+            "dose-bag_volume_ml": "100",
+        },
+    )
+
+    assert response.status_code == 400
+    body = response.content.decode()
+    field = body[body.index('id="field-dose-weight_kg"') :][:1500]
+    assert "outside the accepted range" in field
+
+
+# --- pre-infusion checks, hold and start ----------------------------------------------------------
+
+
+def test_the_start_is_disabled_with_the_reasons_until_the_checks_are_done(
+    client_for, nurse, session
+):
+    body = client_for(nurse).get(url("session_chart", session)).content.decode()
+
+    assert 'id="start-infusion" class="big" disabled' in body
+    assert "The dose has not been verified by a second clinician." in body
+    assert "Fasting has not been confirmed." in body
+
+
+def test_a_high_pre_infusion_pressure_holds_the_start_until_a_prescriber_goes_ahead(
+    client_for, nurse, prescriber, session
+):
+    session_services.session_verify_dose(actor=prescriber, session=session)
+    nurse_client = client_for(nurse)
+    checks = post(
+        nurse_client,
+        "session_checks",
+        session,
+        {
+            "checks-fasting_confirmed": "on",
+            "checks-escort_confirmed": "on",
+            "checks-pre_bp_systolic": "160",
+            "checks-pre_bp_diastolic": "90",
+        },
+    )
+    body = checks.content.decode()
+    assert 'id="bp-hold"' in body
+    assert "A prescriber must record a go-ahead" in body
+    assert post(nurse_client, "session_go_ahead", session, {"goahead-reason": "x"}).status_code
+    assert post(nurse_client, "session_start", session).status_code == 409
+
+    go = post(client_for(prescriber), "session_go_ahead", session, {"goahead-reason": "Anxious"})
+
+    assert "Go-ahead by Daniel Reyes" in go.content.decode()
+    started = post(nurse_client, "session_start", session)
+    assert started.status_code == 200
+    session.refresh_from_db()
+    assert session.status == InfusionSession.Status.IN_PROGRESS
+
+
+def test_a_pre_infusion_pressure_one_below_the_hold_does_not_hold(client_for, nurse, session):
+    response = post(
+        client_for(nurse),
+        "session_checks",
+        session,
+        {"checks-pre_bp_systolic": "159", "checks-pre_bp_diastolic": "99"},
+    )
+
+    assert 'id="bp-hold"' not in response.content.decode()
+
+
+def test_nurse_is_refused_the_go_ahead(client_for, nurse, session):
+    response = post(client_for(nurse), "session_go_ahead", session, {"goahead-reason": "ok"})
+
+    assert response.status_code == 403
+
+
+def test_start_shows_the_elapsed_time_from_the_recorded_start(client_for, nurse, ready_session):
+    response = post(client_for(nurse), "session_start", ready_session)
+
+    ready_session.refresh_from_db()
+    assert ready_session.status == InfusionSession.Status.IN_PROGRESS
+    started = timezone.localtime(ready_session.started_at).isoformat()
+    assert f'data-elapsed-since="{started}"' in response.content.decode()
+
+
+def test_stopping_early_needs_a_reason(client_for, nurse, running_session):
+    client = client_for(nurse)
+
+    refused = post(client, "session_stop", running_session, {"stop-reason": ""})
+
+    assert refused.status_code == 400
+    assert "This field is required." in refused.content.decode()
+    stopped = post(client, "session_stop", running_session, {"stop-reason": "Vomiting"})
+    assert stopped.status_code == 200
+    running_session.refresh_from_db()
+    assert running_session.status == InfusionSession.Status.STOPPED_EARLY
+    assert "Stopped early" in stopped.content.decode()
+
+
+# --- vitals -----------------------------------------
+
+
+def test_a_reading_at_the_pause_threshold_comes_back_as_an_alert_row(
+    client_for, nurse, running_session
+):
+    client = client_for(nurse)
+    before = AuditEvent.objects.count()
+
+    response = post(client, "session_vitals", running_session, vitals(systolic=180))
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    reading = VitalSign.objects.get(session=running_session)
+    row = body[body.index(f'id="vital-{reading.pk}"') - 40 :][:400]
+    assert 'class="alert-row"' in row
+    assert "Systolic blood pressure 180 mmHg is at or above 180" in body
+    events = list(AuditEvent.objects.order_by("id")[before:])
+    assert [(e.action, e.object_type, e.patient_id) for e in events] == [
+        ("create", "vitalsign", running_session.course.patient_id)
+    ]
+
+
+def test_a_reading_one_below_the_pause_threshold_is_not_an_alert(
+    client_for, nurse, running_session
+):
+    response = post(client_for(nurse), "session_vitals", running_session, vitals(systolic=179))
+
+    assert response.status_code == 200
+    assert "alert-row" not in response.content.decode()
+
+
+def test_an_impossible_reading_is_refused_next_to_the_field(client_for, nurse, running_session):
+    response = post(
+        client_for(nurse), "session_vitals", running_session, vitals(systolic=120, diastolic=120)
+    )
+
+    assert response.status_code == 400
+    body = response.content.decode()
+    field = body[body.index('id="field-vitals-bp_diastolic"') :][:1200]
+    assert "must be below systolic" in field
+    assert not VitalSign.objects.exists()
+
+
+def test_the_next_reading_is_prompted_and_an_overdue_one_flagged(
+    client_for, nurse, running_session
+):
+    InfusionSession.objects.filter(pk=running_session.pk).update(
+        started_at=timezone.now() - datetime.timedelta(minutes=16)
+    )
+
+    body = client_for(nurse).get(url("session_chart", running_session)).content.decode()
+
+    assert 'class="due overdue"' in body
+    assert "Vitals overdue since" in body
+
+
+def test_a_reading_taken_in_time_moves_the_next_due_time(client_for, nurse, running_session):
+    response = post(client_for(nurse), "session_vitals", running_session, vitals())
+
+    body = response.content.decode()
+    assert "Next reading due at" in body
+    assert 'class="due overdue"' not in body
+
+
+# --- side effects, mood notes, discharge, sign, amend -----------------------------------------
+
+
+def test_a_grade_3_side_effect_marks_a_serious_adverse_event(client_for, nurse, running_session):
+    response = post(
+        client_for(nurse),
+        "session_side_effect",
+        running_session,
+        {"sideeffect-effect": "vomiting", "sideeffect-grade": "3", "sideeffect-intervention": "x"},
+    )
+
+    assert response.status_code == 200
+    assert "Serious adverse event" in response.content.decode()
+    assert SideEffect.objects.get().grade == 3
+
+
+def test_other_side_effect_needs_its_description(client_for, nurse, running_session):
+    response = post(
+        client_for(nurse),
+        "session_side_effect",
+        running_session,
+        {"sideeffect-effect": "other", "sideeffect-grade": "1"},
+    )
+
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "Describe the side effect" in body[body.index('id="field-sideeffect-other_text"') :]
+
+
+def test_mood_notes_are_saved_and_still_there_after_a_reload(client_for, nurse, running_session):
+    client = client_for(nurse)
+
+    post(
+        client,
+        "session_mood",
+        running_session,
+        {"mood-phase": "during", "mood-mood": "6", "mood-anxiety": "3", "mood-text": "Calm"},
+    )
+
+    note = MoodNote.objects.get()
+    assert (note.phase, note.mood, note.anxiety) == ("during", 6, 3)
+    reloaded = client.get(url("session_chart", running_session)).content.decode()
+    assert "mood 6/10 · anxiety 3/10" in reloaded
+
+
+def test_a_mood_score_above_10_is_refused(client_for, nurse, running_session):
+    response = post(
+        client_for(nurse),
+        "session_mood",
+        running_session,
+        {"mood-phase": "pre", "mood-mood": "11", "mood-anxiety": "3"},
+    )
+
+    assert response.status_code == 400
+    assert not MoodNote.objects.exists()
+
+
+def test_discharge_then_sign_then_the_record_is_locked_and_amended(
+    client_for, nurse, prescriber, completed_session
+):
+    nurse_client = client_for(nurse)
+    prescriber_client = client_for(prescriber)
+    refused = post(prescriber_client, "session_sign", completed_session)
+    assert refused.status_code == 409
+    assert "discharge checklist is incomplete" in refused.content.decode()
+
+    discharged = post(
+        nurse_client,
+        "session_discharge",
+        completed_session,
+        {
+            "discharge-discharge_alert_oriented": "on",
+            "discharge-discharge_vitals_baseline": "on",
+            "discharge-discharge_ambulating": "on",
+            "discharge-discharge_escort_present": "on",
+        },
+    )
+    assert "checklist complete" in discharged.content.decode()
+    assert post(nurse_client, "session_sign", completed_session).status_code == 403
+
+    signed = post(prescriber_client, "session_sign", completed_session)
+
+    assert signed.status_code == 200
+    assert "Signed by Daniel Reyes" in signed.content.decode()
+    late = post(nurse_client, "session_vitals", completed_session, vitals())
+    assert late.status_code == 409
+    assert "is locked" in late.content.decode()
+    amended = post(
+        nurse_client, "session_amend", completed_session, {"amend-text": "BP cuff was loose."}
+    )
+    assert "BP cuff was loose." in amended.content.decode()
+    assert AuditEvent.objects.filter(action="sign", user=prescriber).count() == 1
+    assert AuditEvent.objects.filter(action="amend", user=nurse).count() == 1
+
+
+def test_without_htmx_an_entry_redirects_back_to_the_chart(client_for, nurse, running_session):
+    response = client_for(nurse).post(url("session_vitals", running_session), vitals())
+
+    assert response.status_code == 302
+    assert response["Location"] == url("session_chart", running_session)
+    assert VitalSign.objects.count() == 1
+
+
+# --- hostile text -----------------------------------------
+
+
+def test_clinician_text_is_shown_literally(client_for, nurse, running_session):
+    client = client_for(nurse)
+    post(
+        client,
+        "session_side_effect",
+        running_session,
+        {
+            "sideeffect-effect": "other",
+            "sideeffect-other_text": "<b>x</b>",
+            "sideeffect-grade": "1",
+            "sideeffect-note": "<script>alert(1)</script>",
+        },
+    )
+    post(
+        client,
+        "session_mood",
+        running_session,
+        {"mood-phase": "during", "mood-mood": "5", "mood-anxiety": "5", "mood-text": "<b>x</b>"},
+    )
+
+    body = client.get(url("session_chart", running_session)).content.decode()
+
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert "<b>x</b>" not in body
+    assert "&lt;b&gt;x&lt;/b&gt;" in body
+
+
+# --- today's board -----------------------------------------
+
+
+def test_the_board_lists_todays_sessions_with_their_alerts(client_for, nurse, running_session):
+    session_services.vitals_record(
+        actor=nurse,
+        session=running_session,
+        recorded_at=timezone.now(),
+        bp_systolic=128,
+        bp_diastolic=80,
+        heart_rate=131,
+        spo2=98,
+        resp_rate=14,
+    )
+    client = client_for(nurse)
+
+    page = client.get(reverse("frontend:board")).content.decode()
+
+    assert running_session.course.patient.mrn in page
+    assert "Heart rate 131/min is at or above 130" in page
+    assert 'hx-trigger="every 30s"' in page
+    poll = client.get(
+        reverse("frontend:board"), headers={**HTMX, "X-Background-Refresh": "1"}
+    ).content.decode()
+    assert "<html" not in poll
+    assert "Heart rate 131/min" in poll
+
+
+def test_the_board_shows_nothing_of_patients_off_the_care_team(
+    client_for, outside_nurse, running_session
+):
+    page = client_for(outside_nurse).get(reverse("frontend:board")).content.decode()
+
+    assert running_session.course.patient.mrn not in page
+    assert "No infusions scheduled today" in page
+
+
+def test_the_board_costs_the_same_queries_for_more_sessions(
+    client_for, nurse, prescriber, course, django_assert_max_num_queries
+):
+    client = client_for(nurse)
+    for number in range(3):
+        session_services.session_create(
+            actor=nurse,
+            course=course,
+            scheduled_for=timezone.now() + datetime.timedelta(minutes=number),
+            weight_kg=Decimal("70"),
+            dose_mg_per_kg=Decimal("0.5"),
+        )
+    with django_assert_max_num_queries(16) as few:
+        client.get(reverse("frontend:board"))
+    for number in range(3):
+        session_services.session_create(
+            actor=nurse,
+            course=course,
+            scheduled_for=timezone.now() + datetime.timedelta(minutes=10 + number),
+            weight_kg=Decimal("70"),
+            dose_mg_per_kg=Decimal("0.5"),
+        )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(reverse("frontend:board"))
