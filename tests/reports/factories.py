@@ -76,7 +76,6 @@ def given_course(
     start: datetime.date = START,
     weight_kg: str = "72.5",
     dose_mg_per_kg: str = "0.50",
-    notes: str = "",
 ) -> list[InfusionSession]:
     """A course whose sessions were all given (completed), every other day from ``start``.
 
@@ -111,7 +110,6 @@ def given_course(
             infusion_minutes=40,
             protocol=protocol,
             created_by=nurse,
-            notes=notes,
         )
         for minute, (systolic, diastolic) in (
             (10, (132, 84)),

@@ -32,7 +32,7 @@ def test_request_is_built_by_the_worker_and_downloaded(
 ):
     Patient.objects.filter(pk=patient.pk).update(first_name="Ζωή", last_name="Иванова")
     signed_evaluation(patient, prescriber)
-    given_course(patient, prescriber, nurse, sessions=3, notes=HOSTILE_NOTE)
+    given_course(patient, prescriber, nurse, sessions=3)
     client = api(prescriber)
 
     response = client.post(URL, {"patient": patient.pk, "comment": HOSTILE_NOTE})
