@@ -97,3 +97,21 @@ def break_glass(db):
         )
 
     return open_
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    """The system Chromium, headless (no browser download)."""
+    return {
+        "executable_path": "/usr/bin/chromium",
+        "headless": True,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }

@@ -1,0 +1,243 @@
+"""End-to-end: Chromium driven through the real pages of a live server.
+
+Every user signs in through the login form. Waits are Playwright's
+auto-waiting ``expect`` assertions, never sleeps.
+"""
+
+import datetime
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from reports.models import TreatmentSummary
+from sessions.models import InfusionSession
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "correct horse battery staple"
+TABLET = {"width": 768, "height": 1024}
+
+
+@pytest.fixture(autouse=True)
+def _sync_orm_beside_the_browser(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; the live server's
+    # ORM calls are synchronous and safe here.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def sign_in(live_server, new_context):
+    """``sign_in(user)``: a tablet-sized browser page signed in through the login form."""
+
+    def open_as(user):
+        context = new_context(viewport=TABLET, base_url=live_server.url)
+        page = context.new_page()
+        page.goto("/login/")
+        page.get_by_label("Username").fill(user.username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+        return page
+
+    return open_as
+
+
+def chart_section(page, section_id):
+    return page.locator(f"#{section_id}")
+
+
+def save_vitals(page, systolic, diastolic, heart_rate, spo2, resp_rate):
+    page.get_by_label("Systolic").fill(str(systolic))
+    page.get_by_label("Diastolic").fill(str(diastolic))
+    page.get_by_label("Heart rate").fill(str(heart_rate))
+    page.get_by_label("SpO2 %").fill(str(spo2))
+    page.get_by_label("Resp. rate").fill(str(resp_rate))
+    page.locator("#vitals-save").click()
+
+
+def save_mood(page, phase, mood_steps, text):
+    page.locator("#mood").get_by_text(phase, exact=True).click()
+    slider = page.locator("#id_mood-mood")
+    slider.focus()
+    for _ in range(mood_steps):
+        page.keyboard.press("ArrowRight")
+    page.locator("#id_mood-text").fill(text)
+    page.locator("#mood-save").click()
+
+
+@pytest.mark.worker
+def test_a_full_infusion_is_charted_signed_summarised_and_downloaded_by_the_referrer(
+    sign_in,
+    celery_worker_process,
+    eligible_patient,
+    course,
+    nurse,
+    prescriber,
+    outside_nurse,
+    referrer,
+    referrer_user,
+):
+    patient = eligible_patient
+    nurse_page = sign_in(nurse)
+    expect(nurse_page).to_have_url(re.compile(r"/today/$"))
+
+    # The nurse schedules the session, confirming the pre-filled weight and dose.
+    nurse_page.goto(reverse("frontend:patient_chart", args=[patient.pk]))
+    nurse_page.get_by_role("link", name="Schedule the next session").click()
+    nurse_page.get_by_label("Supervising prescriber").select_option(label="Daniel Reyes")
+    nurse_page.get_by_label("I have checked the pre-filled weight and dose").check()
+    nurse_page.get_by_role("button", name="Schedule session").click()
+    expect(nurse_page.locator("#total-dose")).to_contain_text("36.3 mg")
+    session = InfusionSession.objects.get(course=course)
+
+    # She prepared the dose, so she cannot verify it; the prescriber can.
+    expect(nurse_page.locator("#verify-dose")).to_be_disabled()
+    expect(nurse_page.locator("#verify-refusal")).to_contain_text("a second clinician")
+    prescriber_page = sign_in(prescriber)
+    prescriber_page.goto(reverse("frontend:session_chart", args=[session.pk]))
+    prescriber_page.locator("#verify-dose").click()
+    expect(prescriber_page.locator("#verification")).to_contain_text("Verified by Daniel Reyes")
+
+    # Pre-infusion checks, then the start.
+    nurse_page.get_by_label("Fasting confirmed").check()
+    nurse_page.get_by_label("Escort home confirmed").check()
+    nurse_page.get_by_label("Pre-infusion BP systolic").fill("128")
+    nurse_page.get_by_label("Pre-infusion BP diastolic").fill("82")
+    nurse_page.locator("#checks-save").click()
+    expect(nurse_page.locator("#verification")).to_contain_text("Verified by Daniel Reyes")
+    expect(nurse_page.locator("#start-infusion")).to_be_enabled()
+    save_mood(nurse_page, "Pre", 0, "Nervous but ready")
+    expect(chart_section(nurse_page, "mood")).to_contain_text("Nervous but ready")
+    nurse_page.locator("#start-infusion").click()
+    expect(nurse_page.locator("#session-status")).to_have_text("In Progress")
+    expect(nurse_page.locator(".elapsed")).to_have_text(re.compile(r"^\d+:\d\d$"))
+    expect(nurse_page.locator("#vitals-due")).to_contain_text("Next reading due at")
+
+    # Three readings; the second one raises an alert that shows on screen at once.
+    flowsheet_rows = nurse_page.locator("table.flowsheet tr[id^=vital-]")
+    save_vitals(nurse_page, 132, 84, 78, 98, 14)
+    expect(flowsheet_rows).to_have_count(1)
+    save_vitals(nurse_page, 150, 92, 88, 90, 12)
+    expect(flowsheet_rows).to_have_count(2)
+    alert = nurse_page.locator("table.flowsheet tr.alert-detail")
+    expect(alert).to_contain_text("SpO2 90 % is below 92 %")
+    expect(flowsheet_rows.nth(1)).to_have_class(re.compile("alert-row"))
+    save_vitals(nurse_page, 138, 86, 80, 96, 14)
+    expect(flowsheet_rows).to_have_count(3)
+    expect(flowsheet_rows.nth(2)).not_to_have_class(re.compile("alert-row"))
+
+    # A side effect with its grade, and a mood note during the infusion.
+    nurse_page.locator("#id_sideeffect-effect").select_option("nausea")
+    nurse_page.locator("#side-effects").get_by_text("1 mild").click()
+    nurse_page.get_by_label("Intervention").fill("Ondansetron 4 mg IV")
+    nurse_page.locator("#side-effect-save").click()
+    expect(chart_section(nurse_page, "side-effects")).to_contain_text("Nausea, grade 1")
+    save_mood(nurse_page, "During", 1, "Floating, calm")
+    expect(chart_section(nurse_page, "mood")).to_contain_text("mood 6/10")
+
+    # End of the infusion, post note, discharge checklist.
+    nurse_page.locator("#complete-infusion").click()
+    expect(nurse_page.locator("#session-status")).to_have_text("Completed")
+    save_mood(nurse_page, "Post", 3, "Clear-headed, relieved")
+    expect(chart_section(nurse_page, "mood")).to_contain_text("Clear-headed, relieved")
+    for item in ("Alert and oriented", "Vitals near baseline", "Ambulating", "Escort present"):
+        nurse_page.get_by_label(item).check()
+    nurse_page.locator("#discharge-save").click()
+    expect(nurse_page.locator("#discharge-done")).to_contain_text("checklist complete")
+
+    # Everything survived: a reload shows the same flowsheet.
+    nurse_page.reload()
+    expect(flowsheet_rows).to_have_count(3)
+    expect(chart_section(nurse_page, "side-effects")).to_contain_text("Ondansetron 4 mg IV")
+
+    # The prescriber signs the session, then requests the summary and watches it get ready.
+    prescriber_page.reload()
+    prescriber_page.locator("#sign-session").click()
+    expect(prescriber_page.locator("#signature")).to_contain_text("Signed by Daniel Reyes")
+    prescriber_page.goto(reverse("frontend:patient_chart", args=[patient.pk]))
+    prescriber_page.get_by_text("Request a treatment summary").click()
+    prescriber_page.get_by_label("Clinician comment").fill("Good response after six infusions.")
+    prescriber_page.locator("#request-summary").click()
+    status = prescriber_page.locator("#summaries [data-summary-status]").first
+    expect(status).to_have_attribute("data-summary-status", re.compile("queued|generating|ready"))
+    expect(status).to_have_attribute("data-summary-status", "ready", timeout=90_000)
+    prescriber_page.locator("#summaries").get_by_role("button", name="Sign").click()
+    expect(prescriber_page.locator("#summaries")).to_contain_text("Signed by Daniel Reyes")
+    prescriber_page.locator("#summaries").get_by_role("button", name="Release to referrer").click()
+    expect(prescriber_page.locator("#summaries")).to_contain_text(f"Released to {referrer.name}")
+
+    # The referrer lands in the portal and downloads the released PDF.
+    referrer_page = sign_in(referrer_user)
+    expect(referrer_page).to_have_url(re.compile(r"/portal/$"))
+    link = referrer_page.get_by_role("link", name=re.compile("Download summary"))
+    with referrer_page.expect_download() as download_info:
+        link.click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".pdf")
+    with open(download.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"
+    summary = TreatmentSummary.objects.get(patient=patient)
+    assert summary.is_released
+
+    # A nurse off the care team cannot open the patient.
+    outsider_page = sign_in(outside_nurse)
+    outsider_page.goto(reverse("frontend:patient_chart", args=[patient.pk]))
+    expect(outsider_page.get_by_role("heading", name="Not found")).to_be_visible()
+    expect(outsider_page.locator("main")).not_to_contain_text(patient.last_name)
+    expect(outsider_page.get_by_role("button", name="Open the record")).to_be_visible()
+
+
+def _no_horizontal_scroll(page) -> bool:
+    return page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
+
+
+def test_the_charting_screen_fits_a_768_px_tablet_without_sideways_scrolling(
+    sign_in, running_session, nurse, prescriber
+):
+    InfusionSession.objects.filter(pk=running_session.pk).update(
+        started_at=timezone.now() - datetime.timedelta(minutes=20)
+    )
+    page = sign_in(nurse)
+    page.goto(reverse("frontend:session_chart", args=[running_session.pk]))
+    expect(page.locator("#vitals-due")).to_contain_text("overdue")
+    assert page.viewport_size["width"] == 768
+    assert _no_horizontal_scroll(page)
+
+    save_vitals(page, 185, 112, 132, 91, 9)
+    expect(page.locator("table.flowsheet tr.alert-detail")).to_contain_text("Systolic")
+    page.locator("#id_sideeffect-effect").select_option("other")
+    page.get_by_label("If other: what").fill("W" * 120)
+    page.locator("#side-effects").get_by_text("2 moderate").click()
+    page.locator("#side-effect-save").click()
+    expect(page.locator("#side-effects")).to_contain_text("grade 2")
+    assert _no_horizontal_scroll(page)
+
+    board = sign_in(prescriber)
+    board.goto(reverse("frontend:board"))
+    expect(board.locator("#board-rows")).to_contain_text(running_session.course.patient.mrn)
+    assert _no_horizontal_scroll(board)
+
+
+def test_hostile_text_is_shown_literally_in_the_browser(sign_in, running_session, nurse):
+    dialogs = []
+    page = sign_in(nurse)
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(reverse("frontend:session_chart", args=[running_session.pk]))
+
+    save_mood(page, "During", 0, "<script>alert(1)</script>")
+    expect(page.locator("#mood")).to_contain_text("<script>alert(1)</script>")
+    page.locator("#id_sideeffect-effect").select_option("other")
+    page.get_by_label("If other: what").fill("<b>x</b>")
+    page.locator("#side-effects").get_by_text("1 mild").click()
+    page.locator("#side-effect-save").click()
+    expect(page.locator("#side-effects")).to_contain_text("Other: <b>x</b>")
+    page.reload()
+
+    expect(page.locator("#mood")).to_contain_text("<script>alert(1)</script>")
+    expect(page.locator("#side-effects b")).to_have_count(0)
+    assert dialogs == []
