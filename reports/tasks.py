@@ -41,7 +41,8 @@ def generate_summary(self, summary_id: int) -> None:
         if self.request.retries >= self.max_retries:
             services.summary_give_up(
                 summary_id=summary_id,
-                reason=f"The PDF could not be stored after several tries: {exc}",
+                reason=f"The PDF could not be generated after several tries (temporary problem: "
+                f"{exc}). Request a new summary, and tell the practice manager if it fails again.",
             )
             return
         raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc

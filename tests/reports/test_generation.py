@@ -304,3 +304,21 @@ def test_generation_limits_stay_below_the_broker_visibility_timeout(settings):
     assert generate_summary.reject_on_worker_lost is True
     assert generate_summary.soft_time_limit < generate_summary.time_limit < visibility
     assert generate_summary.time_limit < settings.SUMMARY_LEASE_MINUTES * 60 < visibility
+
+
+def test_the_task_gives_up_with_a_reason_when_retries_run_out(
+    patient, prescriber, course, monkeypatch
+):
+    def down(*args, **kwargs):
+        raise OSError("storage unavailable")
+
+    monkeypatch.setattr(FileSystemStorage, "save", down)
+    summary = queued_summary(patient, prescriber)
+
+    # The last retry the task allows.
+    generate_summary.apply(args=[summary.pk], retries=generate_summary.max_retries, throw=False)
+
+    summary.refresh_from_db()
+    assert summary.status == "failed"
+    assert summary.error.startswith("The PDF could not be generated after several tries")
+    assert "storage unavailable" in summary.error
