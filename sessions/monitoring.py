@@ -32,8 +32,14 @@ POSSIBLE_RANGES = {
 
 
 def current_protocol() -> MonitoringProtocol:
-    """The protocol in force: the newest version."""
-    return MonitoringProtocol.objects.order_by("-version").first()
+    """The protocol in force: the newest version (the clinic defaults, v1, if none exists)."""
+    protocol = MonitoringProtocol.objects.order_by("-version").first()
+    if protocol is None:
+        # The data migration creates v1; a database emptied since (e.g. flushed) gets it back.
+        protocol, _ = MonitoringProtocol.objects.get_or_create(
+            version=1, defaults={"note": "Clinic defaults"}
+        )
+    return protocol
 
 
 def _range_error(field: str, value) -> str | None:

@@ -1017,7 +1017,9 @@ def monitoring_protocol_publish(*, actor, note: str = "", **thresholds) -> Monit
         Capability.PUBLISH_MONITORING_PROTOCOL,
         "Only a prescriber can publish the monitoring protocol.",
     )
-    current = MonitoringProtocol.objects.select_for_update().order_by("-version").first()
+    current = MonitoringProtocol.objects.select_for_update().get(
+        pk=monitoring.current_protocol().pk
+    )
     values = {f: thresholds.get(f, getattr(current, f)) for f in PROTOCOL_FIELD_RANGES}
     errors = {}
     for field, (low, high) in PROTOCOL_FIELD_RANGES.items():
@@ -1038,7 +1040,7 @@ def monitoring_protocol_publish(*, actor, note: str = "", **thresholds) -> Monit
     try:
         with transaction.atomic():
             return MonitoringProtocol.objects.create(
-                version=(current.version + 1) if current else 1,
+                version=current.version + 1,
                 created_by=actor,
                 note=note,
                 **values,

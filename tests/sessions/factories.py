@@ -15,11 +15,12 @@ from sessions.models import (
     TreatmentCourse,
     VitalSign,
 )
+from sessions.monitoring import current_protocol
 from tests.factories import PatientFactory
 
 
 def protocol_in_force() -> MonitoringProtocol:
-    return MonitoringProtocol.objects.order_by("-version").first()
+    return current_protocol()
 
 
 class TreatmentCourseFactory(factory.django.DjangoModelFactory):
