@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from ehr import selectors as account_selectors
 from ehr import services as account_services
@@ -19,6 +20,7 @@ from frontend.audit import clinic_page
 from frontend.errors import add_service_error
 from frontend.forms import AuditFilterForm, StaffCreateForm, StaffUpdateForm
 from patients import selectors as patient_selectors
+from patients.models import BreakGlassAccess
 
 PAGE_SIZE = 50
 
@@ -164,15 +166,20 @@ def audit_log(request):
 @clinic_page(Capability.READ_AUDIT_LOG)
 def break_glass_log(request):
     """Every break-the-glass opening, with the reason given, for the practice manager's review."""
-    users = account_selectors.user_list_for_user(user=request.user).order_by("username")
-    form = AuditFilterForm(request.GET or None, users=users)
-    events = _audit_events(request, form, only_action=AuditAction.BREAK_GLASS)
-    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
-    request.audit.listing(AuditEvent)
-    query = request.GET.copy()
-    query.pop("page", None)
+    grants = patient_selectors.break_glass_list_for_user(user=request.user).order_by(
+        "-granted_at", "-id"
+    )
+    clinician = request.GET.get("user", "")
+    if clinician.isdigit():
+        grants = grants.filter(user_id=int(clinician))
+    page = Paginator(grants, PAGE_SIZE).get_page(request.GET.get("page"))
+    request.audit.listing(BreakGlassAccess)
     return render(
         request,
         "frontend/admin/break_glass_log.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {
+            "page": page,
+            "now": timezone.now(),
+            "query": f"user={clinician}" if clinician.isdigit() else "",
+        },
     )
