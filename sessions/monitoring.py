@@ -129,6 +129,16 @@ def pre_infusion_hold_message(*, systolic, diastolic, protocol: MonitoringProtoc
     )
 
 
+def timing_protocol(*, session: InfusionSession, current: MonitoringProtocol) -> MonitoringProtocol:
+    """The protocol whose interval and observation period time a session's readings.
+
+    Once the infusion has started, the version in force at its start (a change
+    published mid-infusion does not alter its cadence); before, ``current``.
+    Alerts on new readings always use the version in force when they are taken.
+    """
+    return session.protocol if session.started_at is not None else current
+
+
 def _latest_reading_at(session: InfusionSession) -> datetime.datetime | None:
     # A selector's annotation, then prefetched readings, then one query.
     if hasattr(session, "latest_vitals_at"):
@@ -241,7 +251,8 @@ def session_active_alerts(
         if readings:
             latest = max(readings, key=lambda v: (v.recorded_at, v.id))
             alerts.extend(latest.alerts)
-        due = next_vitals_due_at(session=session, protocol=protocol, now=now)
+        timing = timing_protocol(session=session, current=protocol)
+        due = next_vitals_due_at(session=session, protocol=timing, now=now)
         if due is not None and (now or timezone.now()) > due:
             alerts.append(f"Vitals overdue since {timezone.localtime(due):%H:%M}.")
     if session.serious_adverse_event:

@@ -246,16 +246,19 @@ class SessionSerializer(serializers.ModelSerializer):
             return []
         return services.sign_blockers(session)
 
+    def _timing(self, session) -> MonitoringProtocol:
+        return monitoring.timing_protocol(session=session, current=self._protocol())
+
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_next_vitals_due_at(self, session):
         due = monitoring.next_vitals_due_at(
-            session=session, protocol=self._protocol(), now=self.context.get("now")
+            session=session, protocol=self._timing(session), now=self.context.get("now")
         )
         return serializers.DateTimeField().to_representation(due) if due else None
 
     def get_vitals_overdue(self, session) -> bool:
         return monitoring.vitals_overdue(
-            session=session, protocol=self._protocol(), now=self.context.get("now")
+            session=session, protocol=self._timing(session), now=self.context.get("now")
         )
 
 

@@ -293,3 +293,15 @@ def test_vitals_list_query_count_does_not_grow_with_the_page(
         response = client.get(url)
 
     assert response.json()["count"] == 22
+
+
+def test_a_protocol_published_mid_infusion_keeps_the_running_cadence(
+    api, nurse, prescriber, running_session
+):
+    api(prescriber).post("/api/v1/monitoring-protocol/", {"vitals_interval_minutes": 5})
+
+    body = _session_view(api(nurse), running_session)  # started ten minutes ago, v1: 15 min
+
+    assert body["vitals_overdue"] is False
+    due = datetime.datetime.fromisoformat(body["next_vitals_due_at"])
+    assert due == running_session.started_at + datetime.timedelta(minutes=15)
