@@ -219,7 +219,8 @@ def chart_context(request, session: InfusionSession, *, bound: dict | None = Non
     user = request.user
     session = selectors.session_chart(user=user, pk=session.pk)
     patient = session.course.patient
-    protocol = session.protocol if session.started_at else monitoring.current_protocol()
+    protocol = monitoring.current_protocol()
+    timing = monitoring.timing_protocol(session=session, current=protocol)
     now = timezone.now()
     bound = bound or {}
     forms = {name: bound.get(name) or _form(name, session) for name in _FORMS}
@@ -229,7 +230,7 @@ def chart_context(request, session: InfusionSession, *, bound: dict | None = Non
     held = monitoring.pre_infusion_hold(
         systolic=session.pre_bp_systolic, diastolic=session.pre_bp_diastolic, protocol=protocol
     )
-    due = monitoring.next_vitals_due_at(session=session, protocol=protocol, now=now)
+    due = monitoring.next_vitals_due_at(session=session, protocol=timing, now=now)
     vitals = list(session.vitals.all())
     return {
         "session": session,
@@ -261,7 +262,7 @@ def chart_context(request, session: InfusionSession, *, bound: dict | None = Non
         else "",
         "vitals": vitals,
         "vitals_due_at": due,
-        "vitals_overdue": monitoring.vitals_overdue(session=session, protocol=protocol, now=now),
+        "vitals_overdue": monitoring.vitals_overdue(session=session, protocol=timing, now=now),
         "peak_bp": monitoring.peak_blood_pressure(vitals),
         "side_effects": list(session.side_effects.all()),
         "mood_notes": list(session.mood_notes.all()),
