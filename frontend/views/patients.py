@@ -318,15 +318,27 @@ def consent_add(request, patient_id):
 
 @clinic_page(Capability.CHART, methods=("GET", "HEAD", "POST"), object_type="patient")
 def assessment_add(request, patient_id):
-    """Record a rating scale: every item answered; total and band are computed, never typed."""
+    """Record a rating scale: every item answered; total and band are computed, never typed.
+
+    ``?evaluation=<id>`` attaches it to an evaluation (a baseline), ``?session=<id>`` to an
+    infusion session (e.g. the CADSS after the infusion); both must be the patient's.
+    """
     patient = selectors.clinical_patient_get(user=request.user, pk=patient_id)
-    instrument = request.POST.get("instrument") or request.GET.get("instrument") or "GAD7"
+    params = request.POST if request.method == "POST" else request.GET
+    instrument = params.get("instrument") or "GAD7"
+    links = {}
+    if params.get("evaluation"):
+        links["evaluation"] = selectors.evaluation_get(user=request.user, pk=params["evaluation"])
+    elif params.get("session"):
+        links["session"] = session_selectors.session_get_for_user(
+            user=request.user, pk=params["session"]
+        )
     form = AssessmentForm(request.POST if request.method == "POST" else None, instrument=instrument)
     request.audit.record(patient)
     if request.method == "POST" and form.is_valid():
         try:
             assessment = services.assessment_create(
-                actor=request.user, patient=patient, **form.service_fields()
+                actor=request.user, patient=patient, **form.service_fields(), **links
             )
         except (DomainError, ValidationError) as exc:
             add_service_error(form, exc)
@@ -336,10 +348,14 @@ def assessment_add(request, patient_id):
             messages.success(
                 request, f"{form.instrument_label} recorded: total {assessment.total}{band}."
             )
+            if "session" in links:
+                return redirect("frontend:session_chart", links["session"].pk)
+            if "evaluation" in links:
+                return redirect("frontend:evaluation_detail", links["evaluation"].pk)
             return redirect(reverse("frontend:patient_chart", args=[patient.pk]) + "#scales")
     return render(
         request,
         "frontend/patients/assessment_form.html",
-        {"patient": patient, "form": form, "instruments": Instrument.choices},
+        {"patient": patient, "form": form, "instruments": Instrument.choices, **links},
         status=400 if form.errors else 200,
     )

@@ -265,3 +265,34 @@ def test_patient_names_are_shown_literally(client_for, nurse):
         assert "<script>alert(1)</script>" not in body
         assert "<b>x</b>" not in body
         assert "&lt;b&gt;x&lt;/b&gt;" in body
+
+
+def test_a_cadss_is_attached_to_the_session_it_was_taken_in(client_for, nurse, running_session):
+    patient = running_session.course.patient
+    answers = {f"item_{n}": "1" for n in range(1, 7)}
+
+    response = client_for(nurse).post(
+        reverse("frontend:assessment_add", args=[patient.pk]),
+        {
+            "instrument": "CADSS6",
+            "session": running_session.pk,
+            "administered_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+            **answers,
+        },
+    )
+
+    assert response["Location"] == reverse("frontend:session_chart", args=[running_session.pk])
+    assessment = Assessment.objects.get()
+    assert (assessment.session, assessment.total) == (running_session, 6)
+
+
+def test_a_scale_cannot_be_attached_to_another_care_teams_session(
+    client_for, outside_nurse, nurse, running_session
+):
+    own = PatientFactory(care_team=[outside_nurse])
+
+    response = client_for(outside_nurse).get(
+        reverse("frontend:assessment_add", args=[own.pk]), {"session": running_session.pk}
+    )
+
+    assert response.status_code == 404
