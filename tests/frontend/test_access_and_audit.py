@@ -61,6 +61,11 @@ def staff_pages(session, patient, admin_user, referrer):
         "provider_edit": {"provider_id": referrer.pk},
         "audit_log": {},
         "break_glass_log": {},
+        "summary_request": {"patient_id": patient.pk},
+        # The role check comes before any lookup: the id need not exist.
+        "summary_status": {"summary_id": 1},
+        "summary_sign": {"summary_id": 1},
+        "summary_release": {"summary_id": 1},
     }
     for pattern in _frontend_patterns():
         if pattern.name.startswith("session_") and pattern.name != "session_schedule":
@@ -80,10 +85,8 @@ def test_referring_provider_is_refused_every_staff_page(client_for, referrer_use
 
 def test_every_page_the_page_walk_knows_is_covered(staff_pages):
     walked = {p.name for p in _frontend_patterns()} - UNAUDITED
-    not_staff = {"portal", "portal_summary_pdf", "account_security"}
-    missing = walked - set(staff_pages) - not_staff
-    # Summary pages are covered by their own tests (tests/frontend/test_summaries.py).
-    assert {n for n in missing if not n.startswith("summary_")} == set()
+    not_staff = {"portal", "summary_pdf", "account_security"}
+    assert walked - set(staff_pages) - not_staff == set()
 
 
 def test_referring_provider_lands_in_the_portal_after_login(client, referrer_user):
@@ -255,3 +258,10 @@ def test_navigation_shows_only_the_pages_a_role_may_open(client_for, nurse, admi
 
     assert ">Today<" in nurse_page and ">Audit log<" not in nurse_page
     assert ">Audit log<" in admin_page and ">Today<" not in admin_page
+
+
+@pytest.mark.parametrize("who", ["nurse", "prescriber", "admin_user"])
+def test_staff_are_refused_the_referring_provider_portal(client_for, request, who):
+    response = client_for(request.getfixturevalue(who)).get(reverse("frontend:portal"))
+
+    assert response.status_code == 403

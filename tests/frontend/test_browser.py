@@ -59,7 +59,7 @@ def save_vitals(page, systolic, diastolic, heart_rate, spo2, resp_rate):
 
 
 def save_mood(page, phase, mood_steps, text):
-    page.locator("#mood").get_by_text(phase, exact=True).click()
+    page.locator("#mood .button-choices").get_by_text(phase, exact=True).click()
     slider = page.locator("#id_mood-mood")
     slider.focus()
     for _ in range(mood_steps):
