@@ -13,6 +13,8 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
 
 from ehr import selectors as account_selectors
 from ehr.errors import DomainError
@@ -56,7 +58,7 @@ def patient_list(request):
     context = {
         "page": page,
         "q": query,
-        "query": f"q={query}" if query else "",
+        "query": urlencode({"q": query}) if query else "",
         "can_register": can(request.user, Capability.REGISTER_PATIENTS),
     }
     template = "frontend/patients/list.html"
@@ -225,7 +227,7 @@ def break_glass(request, patient_id):
             request.audit.record(grant.patient, AuditAction.BREAK_GLASS, detail=grant.reason)
             messages.warning(
                 request,
-                f"Emergency access opened until {grant.expires_at:%H:%M}. "
+                f"Emergency access opened until {timezone.localtime(grant.expires_at):%H:%M}. "
                 "It is recorded and reviewed.",
             )
             return redirect("frontend:patient_chart", patient.pk)
