@@ -6,12 +6,15 @@ auto-waiting ``expect`` assertions, never sleeps.
 
 import datetime
 import re
+import time
+from importlib import import_module
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from frontend.middleware import LAST_ACTIVITY_KEY
 from reports.models import TreatmentSummary
 from sessions.models import InfusionSession
 
@@ -241,3 +244,32 @@ def test_hostile_text_is_shown_literally_in_the_browser(sign_in, running_session
     expect(page.locator("#mood")).to_contain_text("<script>alert(1)</script>")
     expect(page.locator("#side-effects b")).to_have_count(0)
     assert dialogs == []
+
+
+def test_an_idle_screen_warns_then_signs_out_with_a_message(
+    sign_in, nurse, settings, running_session
+):
+    page = sign_in(nurse)
+    page.clock.install()
+    # The board polls in the background; polling must not keep the session alive.
+    page.goto(reverse("frontend:board"))
+    notice = page.locator("#idle-notice")
+    expect(notice).to_be_hidden()
+
+    page.clock.fast_forward((settings.IDLE_TIMEOUT_MINUTES - 1) * 60 * 1000)
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("You will be signed out in")
+    page.get_by_role("button", name="Stay signed in").click()
+    expect(notice).to_be_hidden()
+
+    # The server's clock decides: make the session idle there, then let the page find out.
+    cookie = next(c for c in page.context.cookies() if c["name"] == settings.SESSION_COOKIE_NAME)
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=cookie["value"])
+    store[LAST_ACTIVITY_KEY] = time.time() - settings.IDLE_TIMEOUT_MINUTES * 60 - 1
+    store.save()
+    page.clock.fast_forward((settings.IDLE_TIMEOUT_MINUTES + 1) * 60 * 1000)
+
+    expect(page).to_have_url(re.compile(r"/login/\?idle=1"))
+    expect(page.locator("main")).to_contain_text(
+        f"You were signed out after {settings.IDLE_TIMEOUT_MINUTES} minutes without activity"
+    )
