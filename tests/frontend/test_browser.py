@@ -273,3 +273,27 @@ def test_an_idle_screen_warns_then_signs_out_with_a_message(
     expect(page.locator("main")).to_contain_text(
         f"You were signed out after {settings.IDLE_TIMEOUT_MINUTES} minutes without activity"
     )
+
+
+def test_sign_in_and_a_vitals_entry_work_from_the_keyboard_alone(
+    live_server, new_context, nurse, running_session
+):
+    page = new_context(viewport=TABLET, base_url=live_server.url).new_page()
+    page.goto("/login/")
+    expect(page.get_by_label("Username")).to_be_focused()
+    page.keyboard.type(nurse.username)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+    page.goto(reverse("frontend:session_chart", args=[running_session.pk]))
+    page.get_by_label("Systolic").focus()
+    for value in ("126", "80", "72", "98", "14"):
+        page.keyboard.type(value)
+        page.keyboard.press("Tab")
+    expect(page.locator("#id_vitals-recorded_at")).to_be_focused()
+    page.keyboard.press("Enter")
+
+    expect(page.locator("table.flowsheet tr[id^=vital-]")).to_have_count(1)
+    expect(page.locator("table.flowsheet")).to_contain_text("126/80")
