@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_login_failed
-from django_filters import rest_framework as filters
 from django_otp import devices_for_user, match_token
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
@@ -19,26 +18,10 @@ from ehr.api.serializers import (
     UserSerializer,
 )
 from ehr.audit import audit_record
+from ehr.filters import AuditEventFilter, UserFilter
 from ehr.lockout import lockout_message
-from ehr.models import AuditAction, AuditEvent, User
+from ehr.models import AuditAction
 from ehr.roles import Capability, is_staff_member
-
-
-class UserFilter(filters.FilterSet):
-    search = filters.CharFilter(method="filter_search", label="Username or name contains")
-
-    class Meta:
-        model = User
-        fields = ["role", "is_active"]
-
-    def filter_search(self, queryset, name, value):
-        from django.db.models import Q
-
-        return queryset.filter(
-            Q(username__icontains=value)
-            | Q(first_name__icontains=value)
-            | Q(last_name__icontains=value)
-        )
 
 
 class UserViewSet(
@@ -86,16 +69,6 @@ class UserViewSet(
             )
         else:
             self.audit_as(serializer.instance)
-
-
-class AuditEventFilter(filters.FilterSet):
-    since = filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
-    until = filters.IsoDateTimeFilter(field_name="at", lookup_expr="lte")
-    action = filters.ChoiceFilter(choices=AuditAction.choices)
-
-    class Meta:
-        model = AuditEvent
-        fields = ["user", "patient", "action", "object_type"]
 
 
 class AuditEventViewSet(ReadOnlyClinicViewSet):

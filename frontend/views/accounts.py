@@ -5,15 +5,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from ehr import selectors as account_selectors
 from ehr import services as account_services
-from ehr.api.views import AuditEventFilter
 from ehr.errors import DomainError
+from ehr.filters import AuditEventFilter, UserFilter
 from ehr.models import AuditAction, AuditEvent, User
 from ehr.roles import Capability
 from frontend.audit import clinic_page
@@ -37,11 +36,7 @@ def staff_list(request):
     accounts = account_selectors.user_list_for_user(user=request.user)
     query = request.GET.get("q", "").strip()
     if query:
-        accounts = accounts.filter(
-            Q(username__icontains=query)
-            | Q(first_name__icontains=query)
-            | Q(last_name__icontains=query)
-        )
+        accounts = UserFilter({"search": query}, queryset=accounts).qs
     accounts = accounts.order_by("-is_active", "last_name", "first_name", "username")
     request.audit.listing(User)
     return render(request, "frontend/admin/staff_list.html", {"accounts": accounts, "q": query})

@@ -33,8 +33,8 @@ from frontend.patient_forms import (
 )
 from frontend.views.summaries import summaries_for_chart
 from patients import selectors, services
-from patients.api.views import PatientFilter
 from patients.diagnoses import diagnosis_label
+from patients.filters import PatientFilter
 from patients.models import Patient
 from patients.scales import Instrument
 from sessions import selectors as session_selectors

@@ -10,11 +10,10 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from ehr.errors import DomainError
+from ehr.errors import ConflictingState, DomainError
 from ehr.models import AuditAction
 from ehr.roles import Capability, can
 from frontend.audit import clinic_page
@@ -22,7 +21,7 @@ from frontend.errors import add_service_error
 from frontend.patient_forms import DATE
 from patients import selectors as patient_selectors
 from reports import selectors, services
-from reports.api.views import download_filename
+from reports.downloads import summary_pdf_response
 from reports.models import TreatmentSummary
 
 
@@ -100,22 +99,12 @@ def summary_status(request, summary_id):
 )
 def summary_pdf(request, summary_id):
     summary = selectors.summary_get_for_user(user=request.user, pk=summary_id)
-    if not summary.is_ready:
-        messages.error(request, f"The PDF is not ready: the summary is {summary.status}.")
-        return redirect(_chart_url(summary.patient))
     try:
-        handle = summary.pdf.open("rb")
-    except FileNotFoundError:
-        messages.error(request, "The PDF file is missing from storage; request a new summary.")
+        response = summary_pdf_response(summary=summary)
+    except ConflictingState as exc:
+        messages.error(request, exc.message)
         return redirect(_chart_url(summary.patient))
     request.audit.record(summary, AuditAction.DOWNLOAD)
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=download_filename(summary),
-        content_type="application/pdf",
-    )
-    response["Cache-Control"] = "no-store, private"
     return response
 
 

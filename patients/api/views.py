@@ -1,7 +1,6 @@
 """The patients API: thin views over ``patients.selectors`` and ``patients.services``."""
 
-from django.db.models import Count, Q
-from django_filters import rest_framework as filters
+from django.db.models import Count
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -26,6 +25,13 @@ from patients.api.serializers import (
     ReferringProviderSerializer,
     SafetyAlertSerializer,
 )
+from patients.filters import (
+    AssessmentFilter,
+    EvaluationFilter,
+    PatientFilter,
+    ReferringProviderFilter,
+    SafetyAlertFilter,
+)
 from patients.models import (
     Assessment,
     BreakGlassAccess,
@@ -35,7 +41,6 @@ from patients.models import (
     ReferringProvider,
     SafetyAlert,
 )
-from patients.scales import Instrument
 
 _400 = OpenApiResponse(description="Invalid input: field-level messages")
 _403 = OpenApiResponse(description="Your role does not allow this action")
@@ -57,20 +62,6 @@ def _fake(view) -> bool:
 
 
 # --- Referring providers ------------------------------------------------------------------------
-
-
-class ReferringProviderFilter(filters.FilterSet):
-    search = filters.CharFilter(method="filter_search", label="Name, practice or NPI")
-
-    class Meta:
-        model = ReferringProvider
-        fields = ["npi"]
-
-    def filter_search(self, queryset, name, value):
-        value = value.strip()
-        return queryset.filter(
-            Q(name__icontains=value) | Q(practice__icontains=value) | Q(npi=value)
-        )
 
 
 @extend_schema_view(
@@ -117,23 +108,6 @@ class ReferringProviderViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
 
 
 # --- Patients -----------------------------------------------------------------------------------
-
-
-class PatientFilter(filters.FilterSet):
-    search = filters.CharFilter(method="filter_search", label="Name or MRN")
-
-    class Meta:
-        model = Patient
-        fields = ["status", "primary_diagnosis", "referring_provider", "responsible_prescriber"]
-
-    def filter_search(self, queryset, name, value):
-        query = Q()
-        # Every word must match a name (in any script) or be the MRN.
-        for word in value.split():
-            query &= (
-                Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(mrn__iexact=word)
-            )
-        return queryset.filter(query)
 
 
 @extend_schema_view(
@@ -270,19 +244,6 @@ class BreakGlassAccessViewSet(ReadOnlyClinicViewSet):
 # --- Safety alerts ------------------------------------------------------------------------------
 
 
-class SafetyAlertFilter(filters.FilterSet):
-    active = filters.BooleanFilter(
-        method="filter_active", label="true: not yet acknowledged; false: acknowledged"
-    )
-
-    class Meta:
-        model = SafetyAlert
-        fields = ["kind"]
-
-    def filter_active(self, queryset, name, value):
-        return queryset.filter(acknowledged_at__isnull=value)
-
-
 @extend_schema_view(
     list=extend_schema(responses={200: SafetyAlertSerializer(many=True), 403: _403, 404: _404}),
     retrieve=extend_schema(responses={200: SafetyAlertSerializer, 403: _403, 404: _404}),
@@ -360,14 +321,6 @@ class ConsentViewSet(ReadCreateViewSet):
 
 
 # --- Evaluations --------------------------------------------------------------------------------
-
-
-class EvaluationFilter(filters.FilterSet):
-    signed = filters.BooleanFilter(field_name="signed_at", lookup_expr="isnull", exclude=True)
-
-    class Meta:
-        model = Evaluation
-        fields = ["patient", "eligibility"]
 
 
 @extend_schema_view(
@@ -469,16 +422,6 @@ class EvaluationViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
 
 
 # --- Assessments --------------------------------------------------------------------------------
-
-
-class AssessmentFilter(filters.FilterSet):
-    instrument = filters.ChoiceFilter(choices=Instrument.choices)
-    administered_after = filters.IsoDateTimeFilter(field_name="administered_at", lookup_expr="gte")
-    administered_before = filters.IsoDateTimeFilter(field_name="administered_at", lookup_expr="lte")
-
-    class Meta:
-        model = Assessment
-        fields = ["patient", "instrument", "session", "evaluation"]
 
 
 @extend_schema_view(

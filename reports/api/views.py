@@ -1,6 +1,3 @@
-from django.http import FileResponse
-from django.utils import timezone
-from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
@@ -8,28 +5,18 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from ehr.api.base import ReadOnlyClinicViewSet
-from ehr.errors import ConflictingState
 from ehr.models import AuditAction
 from ehr.roles import Capability, can
 from patients.selectors import clinical_patient_get
 from reports import selectors, services
 from reports.api.serializers import SummaryRequestSerializer, TreatmentSummarySerializer
-from reports.models import TreatmentSummary
+from reports.downloads import summary_pdf_response
+from reports.filters import SummaryFilter
 
 _400 = OpenApiResponse(description="Invalid input: field-level messages")
 _403 = OpenApiResponse(description="Your role does not allow this action")
 _404 = OpenApiResponse(description="No such summary (or patient) among those you may see")
 _409 = OpenApiResponse(description="The summary is not in a state that allows this")
-
-
-class SummaryFilter(filters.FilterSet):
-    # A plain number: an id the user may not see reads like one that does not exist.
-    patient = filters.NumberFilter(field_name="patient_id")
-    status = filters.ChoiceFilter(choices=TreatmentSummary.Status.choices)
-
-    class Meta:
-        model = TreatmentSummary
-        fields = ["patient", "status"]
 
 
 @extend_schema_view(
@@ -109,22 +96,8 @@ class TreatmentSummaryViewSet(ReadOnlyClinicViewSet):
     @action(detail=True, methods=["get"], url_path="pdf", url_name="pdf")
     def pdf(self, request, pk=None):
         summary = self.get_object()
-        if not summary.is_ready:
-            raise ConflictingState(f"The PDF is not ready: the summary is {summary.status}.")
-        try:
-            handle = summary.pdf.open("rb")
-        except FileNotFoundError:
-            raise ConflictingState(
-                "The PDF file is missing from storage; request a new summary."
-            ) from None
+        response = summary_pdf_response(summary=summary)
         self.audit_as(summary, AuditAction.DOWNLOAD)
-        response = FileResponse(
-            handle,
-            as_attachment=True,
-            filename=download_filename(summary),
-            content_type="application/pdf",
-        )
-        response["Cache-Control"] = "no-store, private"
         return response
 
     @extend_schema(
@@ -151,8 +124,3 @@ class TreatmentSummaryViewSet(ReadOnlyClinicViewSet):
         summary = services.summary_release(actor=request.user, summary=self.get_object())
         self.audit_as(summary, AuditAction.RELEASE)
         return Response(self.get_serializer(summary).data)
-
-
-def download_filename(summary: TreatmentSummary) -> str:
-    day = timezone.localdate(summary.generated_at or summary.created_at)
-    return f"treatment-summary-{summary.patient.mrn}-{day:%Y-%m-%d}.pdf"

@@ -3,6 +3,7 @@
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from ehr.models import AuditEvent
 from reports import services as report_services
@@ -128,6 +129,48 @@ def test_sign_then_release_then_the_referrer_downloads_it_from_the_portal(
     assert b"".join(download.streaming_content).startswith(b"%PDF-")
     event = AuditEvent.objects.filter(action="download").get()
     assert (event.user, event.patient) == (referrer_user, ready_summary.patient)
+
+
+def test_staff_download_has_the_api_file_name_and_is_never_cached(
+    client_for, nurse, ready_summary
+):
+    response = client_for(nurse).get(reverse("frontend:summary_pdf", args=[ready_summary.pk]))
+
+    assert response.status_code == 200
+    day = timezone.localdate(ready_summary.generated_at)
+    mrn = ready_summary.patient.mrn
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="treatment-summary-{mrn}-{day:%Y-%m-%d}.pdf"'
+    )
+    assert response["Cache-Control"] == "no-store, private"
+    event = AuditEvent.objects.get(action="download")
+    assert (event.user, event.object_id) == (nurse, str(ready_summary.pk))
+
+
+@pytest.mark.parametrize(
+    ("spoil", "message"),
+    [
+        ("queued", "The PDF is not ready: the summary is queued."),
+        ("missing", "The PDF file is missing from storage; request a new summary."),
+    ],
+)
+def test_a_pdf_that_cannot_be_served_sends_back_to_the_chart_with_the_reason(
+    client_for, prescriber, ready_summary, spoil, message
+):
+    if spoil == "queued":
+        TreatmentSummary.objects.filter(pk=ready_summary.pk).update(status="queued")
+    else:
+        ready_summary.pdf.storage.delete(ready_summary.pdf.name)
+    client = client_for(prescriber)
+
+    response = client.get(reverse("frontend:summary_pdf", args=[ready_summary.pk]))
+
+    assert response.status_code == 302
+    assert response["Location"].endswith(
+        reverse("frontend:patient_chart", args=[ready_summary.patient.pk]) + "#summaries"
+    )
+    assert message in chart(client, ready_summary.patient)
+    assert not AuditEvent.objects.filter(action="download").exists()
 
 
 def test_the_referrer_sees_nothing_before_release(client_for, referrer_user, ready_summary):

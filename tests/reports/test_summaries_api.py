@@ -231,6 +231,18 @@ def test_download_before_the_pdf_is_ready_is_409(api, prescriber, patient):
     assert "not ready" in response.json()["detail"]
 
 
+def test_download_of_a_pdf_missing_from_storage_is_409_and_not_audited(
+    api, nurse, ready_summary
+):
+    ready_summary.pdf.storage.delete(ready_summary.pdf.name)
+
+    response = api(nurse).get(f"{URL}{ready_summary.pk}/pdf/")
+
+    assert response.status_code == 409
+    assert "missing from storage" in response.json()["detail"]
+    assert not AuditEvent.objects.filter(action="download").exists()
+
+
 def test_download_for_someone_off_the_care_team_is_404(api, outside_nurse, ready_summary):
     assert api(outside_nurse).get(f"{URL}{ready_summary.pk}/pdf/").status_code == 404
 

@@ -1,0 +1,74 @@
+"""Filters of patients and their records, shared by the API and the web pages.
+
+The API's ``?search=`` and the patient search page use the same ``PatientFilter``,
+so both find the same patients. Filters only narrow a queryset a selector gave:
+they never widen what a user may see.
+"""
+
+from django.db.models import Q
+from django_filters import rest_framework as filters
+
+from patients.models import Assessment, Evaluation, Patient, ReferringProvider, SafetyAlert
+from patients.scales import Instrument
+
+
+class ReferringProviderFilter(filters.FilterSet):
+    search = filters.CharFilter(method="filter_search", label="Name, practice or NPI")
+
+    class Meta:
+        model = ReferringProvider
+        fields = ["npi"]
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(
+            Q(name__icontains=value) | Q(practice__icontains=value) | Q(npi=value)
+        )
+
+
+class PatientFilter(filters.FilterSet):
+    search = filters.CharFilter(method="filter_search", label="Name or MRN")
+
+    class Meta:
+        model = Patient
+        fields = ["status", "primary_diagnosis", "referring_provider", "responsible_prescriber"]
+
+    def filter_search(self, queryset, name, value):
+        query = Q()
+        # Every word must match a name (in any script) or be the MRN.
+        for word in value.split():
+            query &= (
+                Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(mrn__iexact=word)
+            )
+        return queryset.filter(query)
+
+
+class SafetyAlertFilter(filters.FilterSet):
+    active = filters.BooleanFilter(
+        method="filter_active", label="true: not yet acknowledged; false: acknowledged"
+    )
+
+    class Meta:
+        model = SafetyAlert
+        fields = ["kind"]
+
+    def filter_active(self, queryset, name, value):
+        return queryset.filter(acknowledged_at__isnull=value)
+
+
+class EvaluationFilter(filters.FilterSet):
+    signed = filters.BooleanFilter(field_name="signed_at", lookup_expr="isnull", exclude=True)
+
+    class Meta:
+        model = Evaluation
+        fields = ["patient", "eligibility"]
+
+
+class AssessmentFilter(filters.FilterSet):
+    instrument = filters.ChoiceFilter(choices=Instrument.choices)
+    administered_after = filters.IsoDateTimeFilter(field_name="administered_at", lookup_expr="gte")
+    administered_before = filters.IsoDateTimeFilter(field_name="administered_at", lookup_expr="lte")
+
+    class Meta:
+        model = Assessment
+        fields = ["patient", "instrument", "session", "evaluation"]
