@@ -109,10 +109,39 @@ class AuditedAPIMixin:
 
 
 class ClinicViewSet(AuditedAPIMixin, viewsets.GenericViewSet):
-    """Audited, role-checked viewset; querysets come from selectors."""
+    """Audited, role-checked viewset; querysets come from selectors.
+
+    A subclass returns what the requesting user may reach from
+    ``scoped_queryset()`` (a selector call). While drf-spectacular describes the
+    view there is no real request, and the queryset is an empty one of the
+    serializer's model, so no selector runs for a user who is not there.
+    """
 
     permission_classes = [HasCapability]
     required_capabilities: dict = {}
+
+    @property
+    def describing_schema(self) -> bool:
+        """Whether drf-spectacular instantiated this view to describe it."""
+        return getattr(self, "swagger_fake_view", False)
+
+    def get_queryset(self):
+        if self.describing_schema:
+            return self.get_serializer_class().Meta.model._default_manager.none()
+        return self.scoped_queryset()
+
+    def scoped_queryset(self):
+        return super().get_queryset()
+
+    def save_with(self, service, serializer, **records):
+        """Write the validated input through ``service`` as the requesting user.
+
+        Calls ``service(actor=user, **records, **validated_data)``, hands the
+        result to the serializer for the response and names it for the audit event.
+        """
+        obj = service(actor=self.request.user, **records, **serializer.validated_data)
+        serializer.instance = obj
+        return self.audit_as(obj)
 
 
 class ReadCreateViewSet(

@@ -43,7 +43,7 @@ class UserViewSet(
         "update": Capability.MANAGE_ACCOUNTS,
     }
 
-    def get_queryset(self):
+    def scoped_queryset(self):
         return selectors.user_list_for_user(user=self.request.user).order_by("id")
 
     def perform_create(self, serializer):
@@ -82,7 +82,7 @@ class AuditEventViewSet(ReadOnlyClinicViewSet):
         "retrieve": Capability.READ_AUDIT_LOG,
     }
 
-    def get_queryset(self):
+    def scoped_queryset(self):
         return selectors.audit_event_list_for_user(user=self.request.user)
 
 

@@ -33,13 +33,8 @@ from patients.filters import (
     SafetyAlertFilter,
 )
 from patients.models import (
-    Assessment,
-    BreakGlassAccess,
-    Consent,
     Evaluation,
     Patient,
-    ReferringProvider,
-    SafetyAlert,
 )
 
 _400 = OpenApiResponse(description="Invalid input: field-level messages")
@@ -54,11 +49,6 @@ def _reads(serializer) -> dict:
         "list": extend_schema(responses={200: serializer(many=True), 403: _403}),
         "retrieve": extend_schema(responses={200: serializer, 403: _403, 404: _404}),
     }
-
-
-def _fake(view) -> bool:
-    """Schema generation instantiates views without a real request."""
-    return getattr(view, "swagger_fake_view", False)
 
 
 # --- Referring providers ------------------------------------------------------------------------
@@ -87,24 +77,14 @@ class ReferringProviderViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
         "update": Capability.MANAGE_REFERRING_PROVIDERS,
     }
 
-    def get_queryset(self):
-        if _fake(self):
-            return ReferringProvider.objects.none()
+    def scoped_queryset(self):
         return selectors.referring_provider_list_for_user(user=self.request.user)
 
     def perform_create(self, serializer):
-        provider = services.referring_provider_create(
-            actor=self.request.user, **serializer.validated_data
-        )
-        serializer.instance = provider
-        self.audit_as(provider)
+        self.save_with(services.referring_provider_create, serializer)
 
     def perform_update(self, serializer):
-        provider = services.referring_provider_update(
-            actor=self.request.user, provider=serializer.instance, **serializer.validated_data
-        )
-        serializer.instance = provider
-        self.audit_as(provider)
+        self.save_with(services.referring_provider_update, serializer, provider=serializer.instance)
 
 
 # --- Patients -----------------------------------------------------------------------------------
@@ -137,9 +117,7 @@ class PatientViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
         "break_glass": Capability.BREAK_THE_GLASS,
     }
 
-    def get_queryset(self):
-        if _fake(self):
-            return Patient.objects.none()
+    def scoped_queryset(self):
         patients = selectors.patient_list_for_user(user=self.request.user)
         if self._referrer_view():
             return patients
@@ -154,14 +132,12 @@ class PatientViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
         request = getattr(self, "request", None)
         return (
             request is not None
-            and not _fake(self)
+            and not self.describing_schema
             and can(request.user, Capability.VIEW_REFERRED_PATIENTS)
         )
 
     def perform_create(self, serializer):
-        patient = services.patient_create(actor=self.request.user, **serializer.validated_data)
-        serializer.instance = patient
-        self.audit_as(patient)
+        self.save_with(services.patient_create, serializer)
 
     def perform_update(self, serializer):
         before = serializer.instance.responsible_prescriber_id
@@ -235,9 +211,7 @@ class BreakGlassAccessViewSet(ReadOnlyClinicViewSet):
         "retrieve": Capability.READ_AUDIT_LOG,
     }
 
-    def get_queryset(self):
-        if _fake(self):
-            return BreakGlassAccess.objects.none()
+    def scoped_queryset(self):
         return selectors.break_glass_list_for_user(user=self.request.user)
 
 
@@ -268,9 +242,7 @@ class SafetyAlertViewSet(ReadOnlyClinicViewSet):
             self.audit_patient = self._patient
         return self._patient
 
-    def get_queryset(self):
-        if _fake(self):
-            return SafetyAlert.objects.none()
+    def scoped_queryset(self):
         return selectors.safety_alert_list(patient=self.get_patient())
 
     @extend_schema(
@@ -309,15 +281,11 @@ class ConsentViewSet(ReadCreateViewSet):
         "create": Capability.CHART,
     }
 
-    def get_queryset(self):
-        if _fake(self):
-            return Consent.objects.none()
+    def scoped_queryset(self):
         return selectors.consent_list_for_user(user=self.request.user)
 
     def perform_create(self, serializer):
-        consent = services.consent_create(actor=self.request.user, **serializer.validated_data)
-        serializer.instance = consent
-        self.audit_as(consent)
+        self.save_with(services.consent_create, serializer)
 
 
 # --- Evaluations --------------------------------------------------------------------------------
@@ -350,9 +318,7 @@ class EvaluationViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
         "add_amendment": Capability.CHART,
     }
 
-    def get_queryset(self):
-        if _fake(self):
-            return Evaluation.objects.none()
+    def scoped_queryset(self):
         return (
             selectors.evaluation_list_for_user(user=self.request.user)
             .annotate(amendment_count=Count("amendments"))
@@ -360,11 +326,7 @@ class EvaluationViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
         )
 
     def perform_create(self, serializer):
-        evaluation = services.evaluation_create(
-            actor=self.request.user, **serializer.validated_data
-        )
-        serializer.instance = evaluation
-        self.audit_as(evaluation)
+        self.save_with(services.evaluation_create, serializer)
 
     def update(self, request, *args, **kwargs):
         # A signed evaluation answers 409 whatever is sent, before the input is checked.
@@ -440,14 +402,8 @@ class AssessmentViewSet(ReadCreateViewSet):
         "create": Capability.CHART,
     }
 
-    def get_queryset(self):
-        if _fake(self):
-            return Assessment.objects.none()
+    def scoped_queryset(self):
         return selectors.assessment_list_for_user(user=self.request.user)
 
     def perform_create(self, serializer):
-        assessment = services.assessment_create(
-            actor=self.request.user, **serializer.validated_data
-        )
-        serializer.instance = assessment
-        self.audit_as(assessment)
+        self.save_with(services.assessment_create, serializer)

@@ -57,7 +57,7 @@ class TreatmentSummaryViewSet(ReadOnlyClinicViewSet):
             "release": Capability.RELEASE_SUMMARIES,
         }
 
-    def get_queryset(self):
+    def scoped_queryset(self):
         return selectors.summary_list_for_user(user=self.request.user)
 
     @extend_schema(
