@@ -54,6 +54,12 @@ class PatientForm(forms.Form):
         if not include_status:
             del self.fields["status"]
 
+    @staticmethod
+    def initial_from(patient: Patient) -> dict:
+        initial = {name: getattr(patient, name) for name in PatientForm.base_fields}
+        initial["responsible_prescriber"] = patient.responsible_prescriber_id
+        return initial
+
     def service_fields(self) -> dict:
         data = dict(self.cleaned_data)
         pk = data.get("responsible_prescriber")
@@ -170,25 +176,8 @@ class EvaluationForm(forms.Form):
 
     @staticmethod
     def initial_from(evaluation: Evaluation) -> dict:
-        initial = {
-            name: getattr(evaluation, name)
-            for name in (
-                "evaluated_on",
-                "psychiatric_history",
-                "prior_treatments",
-                "medical_history",
-                "current_medications",
-                "allergies",
-                "weight_kg",
-                "height_cm",
-                "bp_systolic",
-                "bp_diastolic",
-                "heart_rate",
-                "eligibility",
-                "precautions",
-                "notes",
-            )
-        }
+        # The declared fields; the contraindication answers are added per item below.
+        initial = {name: getattr(evaluation, name) for name in EvaluationForm.base_fields}
         for item in CONTRAINDICATIONS:
             answer = (evaluation.contraindications or {}).get(item.key)
             initial[f"ci_{item.key}"] = "yes" if answer else "no"

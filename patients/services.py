@@ -312,25 +312,25 @@ def consent_create(
 
 # --- Evaluations --------------------------------------------------------------------------------
 
-_EVALUATION_FIELDS = frozenset(
-    {
-        "evaluated_on",
-        "evaluator",
-        "psychiatric_history",
-        "prior_treatments",
-        "medical_history",
-        "current_medications",
-        "allergies",
-        "weight_kg",
-        "height_cm",
-        "bp_systolic",
-        "bp_diastolic",
-        "heart_rate",
-        "contraindications",
-        "eligibility",
-        "precautions",
-        "notes",
-    }
+#: What a clinician charts on an evaluation: the fields ``evaluation_create`` and
+#: ``evaluation_update`` accept besides the patient (the API shows the same fields).
+EVALUATION_FIELDS = (
+    "evaluated_on",
+    "evaluator",
+    "psychiatric_history",
+    "prior_treatments",
+    "medical_history",
+    "current_medications",
+    "allergies",
+    "weight_kg",
+    "height_cm",
+    "bp_systolic",
+    "bp_diastolic",
+    "heart_rate",
+    "contraindications",
+    "eligibility",
+    "precautions",
+    "notes",
 )
 
 
@@ -361,7 +361,7 @@ def _check_evaluation(evaluation: Evaluation, *, evaluator_named: bool = True) -
 
 
 def _unknown_fields(changes: dict) -> None:
-    unknown = set(changes) - _EVALUATION_FIELDS
+    unknown = set(changes).difference(EVALUATION_FIELDS)
     if unknown:
         raise TypeError(f"Not evaluation fields: {', '.join(sorted(unknown))}")
 

@@ -3,6 +3,22 @@ from rest_framework import serializers
 from ehr.models import AuditEvent, User
 
 
+class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
+    """An id among the records ``selector(user=<the requesting user>)`` returns.
+
+    An id outside that set is refused exactly like one that does not exist, so
+    input never reveals whether another patient's record is there.
+    """
+
+    def __init__(self, *, selector, **kwargs):
+        self.selector = selector
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        return self.selector(user=getattr(request, "user", None))
+
+
 class UserSerializer(serializers.ModelSerializer):
     password = serializers.CharField(
         write_only=True, required=False, style={"input_type": "password"}, max_length=128

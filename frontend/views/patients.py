@@ -87,33 +87,15 @@ def patient_register(request):
     )
 
 
-_DEMOGRAPHICS = (
-    "first_name",
-    "last_name",
-    "date_of_birth",
-    "sex",
-    "phone",
-    "email",
-    "address",
-    "emergency_contact",
-    "primary_diagnosis",
-    "referring_provider",
-    "responsible_prescriber",
-    "status",
-)
-
-
 @clinic_page(Capability.EDIT_DEMOGRAPHICS, methods=("GET", "HEAD", "POST"), object_type="patient")
 def patient_edit(request, patient_id):
     patient = selectors.patient_get_for_user(user=request.user, pk=patient_id)
     request.audit.record(patient)
-    initial = {f: getattr(patient, f) for f in _DEMOGRAPHICS}
-    initial["responsible_prescriber"] = patient.responsible_prescriber_id
     form = PatientForm(
         request.POST if request.method == "POST" else None,
         user=request.user,
         include_status=True,
-        initial=initial,
+        initial=PatientForm.initial_from(patient),
     )
     if request.method == "POST" and form.is_valid():
         try:

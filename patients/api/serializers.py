@@ -3,6 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ehr.api.serializers import ScopedPrimaryKeyField
 from ehr.models import User
 from ehr.selectors import clinician_list
 from patients import selectors
@@ -24,26 +25,8 @@ from patients.models import (
 )
 from patients.scales import Instrument
 from patients.selectors import care_team_ids
-from patients.services import CARE_TEAM_ADD, CARE_TEAM_REMOVE
-
-
-def _request_user(serializer):
-    request = serializer.context.get("request")
-    return getattr(request, "user", None)
-
-
-class ClinicalPatientField(serializers.PrimaryKeyRelatedField):
-    """A patient id among those whose clinical records the requesting user may chart.
-
-    An id outside that set reads exactly like one that does not exist.
-    """
-
-    def get_queryset(self):
-        user = _request_user(self.parent)
-        if user is None:
-            return Patient.objects.none()
-        return selectors.clinical_patient_list_for_user(user=user)
-
+from patients.services import CARE_TEAM_ADD, CARE_TEAM_REMOVE, EVALUATION_FIELDS
+from sessions.selectors import session_list_for_user
 
 # --- Referring providers ------------------------------------------------------------------------
 
@@ -185,7 +168,7 @@ class AcknowledgeSerializer(serializers.Serializer):
 
 
 class ConsentSerializer(serializers.ModelSerializer):
-    patient = ClinicalPatientField()
+    patient = ScopedPrimaryKeyField(selector=selectors.clinical_patient_list_for_user)
 
     class Meta:
         model = Consent
@@ -227,7 +210,7 @@ class ContraindicationsField(serializers.Field):
 
 
 class EvaluationSerializer(serializers.ModelSerializer):
-    patient = ClinicalPatientField()
+    patient = ScopedPrimaryKeyField(selector=selectors.clinical_patient_list_for_user)
     evaluator = serializers.PrimaryKeyRelatedField(
         queryset=clinician_list(active_only=False),
         required=False,
@@ -242,23 +225,8 @@ class EvaluationSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "patient",
-            "evaluated_on",
-            "evaluator",
-            "psychiatric_history",
-            "prior_treatments",
-            "medical_history",
-            "current_medications",
-            "allergies",
-            "weight_kg",
-            "height_cm",
+            *EVALUATION_FIELDS,
             "bmi",
-            "bp_systolic",
-            "bp_diastolic",
-            "heart_rate",
-            "contraindications",
-            "eligibility",
-            "precautions",
-            "notes",
             "signed_at",
             "signed_by",
             "amendment_count",
@@ -293,30 +261,8 @@ class AmendmentSerializer(serializers.ModelSerializer):
 # --- Assessments --------------------------------------------------------------------------------
 
 
-class ClinicalSessionField(serializers.PrimaryKeyRelatedField):
-    """An infusion session of a patient whose records the requesting user may chart."""
-
-    def get_queryset(self):
-        from sessions.models import InfusionSession
-
-        user = _request_user(self.parent)
-        if user is None:
-            return InfusionSession.objects.none()
-        return selectors.scoped_to_clinical_patients(
-            InfusionSession.objects.all(), user=user, patient_path="course__patient"
-        )
-
-
-class ClinicalEvaluationField(serializers.PrimaryKeyRelatedField):
-    def get_queryset(self):
-        user = _request_user(self.parent)
-        if user is None:
-            return Evaluation.objects.none()
-        return selectors.evaluation_list_for_user(user=user)
-
-
 class AssessmentSerializer(serializers.ModelSerializer):
-    patient = ClinicalPatientField()
+    patient = ScopedPrimaryKeyField(selector=selectors.clinical_patient_list_for_user)
     instrument = serializers.ChoiceField(choices=Instrument.choices)
     answers = serializers.ListField(
         child=serializers.IntegerField(),
@@ -324,11 +270,17 @@ class AssessmentSerializer(serializers.ModelSerializer):
         help_text="Every item answer in order (GAD7 7×0–3, PHQ9 9×0–3, PCL5 20×0–4, "
         "CADSS 23×0–4, CADSS6 6×0–4: CADSS items 1, 2, 6, 7, 15, 22).",
     )
-    session = ClinicalSessionField(
-        required=False, allow_null=True, help_text="Infusion session id."
+    session = ScopedPrimaryKeyField(
+        selector=session_list_for_user,
+        required=False,
+        allow_null=True,
+        help_text="Infusion session id.",
     )
-    evaluation = ClinicalEvaluationField(
-        required=False, allow_null=True, help_text="Evaluation id."
+    evaluation = ScopedPrimaryKeyField(
+        selector=selectors.evaluation_list_for_user,
+        required=False,
+        allow_null=True,
+        help_text="Evaluation id.",
     )
 
     class Meta:
