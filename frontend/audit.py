@@ -19,12 +19,22 @@ Each view of the staff web UI is wrapped by ``clinic_page``. It
     record again although the change was refused;
   * anything else (a page with no record, a 5xx) -> no event.
 
+A background refresh (a page polling itself: today's board, a summary's
+status) is a read like any other, with one exception: when it shows the user
+exactly what the same URL last showed them, and that showing was recorded
+less than ``REPEAT_REFRESH_MINUTES`` ago, it adds no event — the user learned
+nothing new. The recorded event carries a digest of what was shown, so the
+comparison works across web processes with no state besides the audit trail.
+
 Views never call ``ehr.audit.audit_record`` themselves; they only tell the
 request which record they showed or changed.
 """
 
 from __future__ import annotations
 
+import datetime
+import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import wraps
@@ -34,15 +44,23 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import render, resolve_url
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from ehr.audit import audit_record, object_type_of
 from ehr.errors import NotAllowed
-from ehr.models import AuditAction
+from ehr.models import AuditAction, AuditEvent
 from ehr.roles import Capability, can
 
 _DENIED = {403, 404}
 _REFUSED_BUT_SHOWN = {400, 409, 422}
+
+#: A background refresh identical to what the user was shown is recorded again
+#: after this long, so the trail still shows the screen was open.
+REPEAT_REFRESH_MINUTES = 10
+_REFRESH_DETAIL = "background refresh, content {digest}"
+# A CSRF token is masked afresh on every render: it is not content.
+_CSRF_INPUT = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]*"')
 
 
 @dataclass
@@ -189,6 +207,12 @@ def _audit(request, response, kwargs, object_type: str, denied_id_kwarg: str | N
         action = audit.action
     else:
         action = AuditAction.VIEW if request.method in ("GET", "HEAD") else AuditAction.UPDATE
+    detail = audit.detail
+    if _is_refresh(request, response):
+        refresh = _REFRESH_DETAIL.format(digest=_content_digest(response))
+        detail = f"{detail}; {refresh}" if detail else refresh
+        if _shown_recently(request, detail):
+            return
     audit_record(
         action=action,
         request=request,
@@ -196,5 +220,31 @@ def _audit(request, response, kwargs, object_type: str, denied_id_kwarg: str | N
         object_type="" if audit.target is not None else audit.object_type,
         patient=None if audit.target is not None else audit.patient,
         status_code=code,
-        detail=audit.detail,
+        detail=detail,
     )
+
+
+def _is_refresh(request, response) -> bool:
+    return (
+        is_background_request(request)
+        and request.method == "GET"
+        and response.status_code == 200
+        and not response.streaming
+    )
+
+
+def _content_digest(response) -> str:
+    content = _CSRF_INPUT.sub(b"", response.content)
+    return hashlib.sha256(content).hexdigest()[:16]
+
+
+def _shown_recently(request, detail: str) -> bool:
+    """Whether this user's last recorded read of this URL showed this very content, lately."""
+    since = timezone.now() - datetime.timedelta(minutes=REPEAT_REFRESH_MINUTES)
+    last = (
+        AuditEvent.objects.filter(user=request.user, path=request.path[:300], at__gte=since)
+        .order_by("-at", "-id")
+        .values_list("detail", flat=True)
+        .first()
+    )
+    return last == detail

@@ -108,6 +108,31 @@ def test_the_status_row_stops_polling_once_ready(client_for, prescriber, ready_s
     assert "Download PDF" in body
 
 
+def test_status_polls_are_recorded_when_the_status_changes(
+    client_for, prescriber, treated_patient, private_storage
+):
+    summary = report_services.summary_request(
+        actor=prescriber, patient=treated_patient, enqueue=False
+    )
+    client = client_for(prescriber)
+    url = reverse("frontend:summary_status", args=[summary.pk])
+    poll = {"HX-Request": "true", "X-Background-Refresh": "1"}
+
+    for _ in range(3):
+        assert 'data-summary-status="queued"' in client.get(url, headers=poll).content.decode()
+    report_services.summary_generate(summary_id=summary.pk)
+    ready = client.get(url, headers=poll).content.decode()
+    again = client.get(url, headers=poll).content.decode()
+
+    assert 'data-summary-status="ready"' in ready
+    # The sign form's CSRF token is masked afresh on each render: not a change of content.
+    assert "csrfmiddlewaretoken" in ready
+    assert ready != again
+    reads = AuditEvent.objects.filter(path=url, action="view", object_id=str(summary.pk))
+    assert reads.count() == 2  # queued once, then ready
+    assert {event.patient for event in reads} == {treated_patient}
+
+
 def test_sign_then_release_then_the_referrer_downloads_it_from_the_portal(
     client_for, prescriber, referrer_user, ready_summary, django_capture_on_commit_callbacks
 ):
