@@ -257,7 +257,35 @@ class _SessionChild(models.Model):
         return self.session.course.patient
 
 
-class VitalSign(_SessionChild):
+class _Correctable(_SessionChild):
+    """An entry that may be corrected before the session is signed.
+
+    The latest correction is named here; every earlier version is in ``history``.
+    """
+
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    corrected_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+def _correction_names_who(name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(corrected_at__isnull=True, corrected_by__isnull=True)
+        | Q(corrected_at__isnull=False, corrected_by__isnull=False),
+        name=name,
+    )
+
+
+class VitalSign(_Correctable):
     session = models.ForeignKey(InfusionSession, on_delete=models.PROTECT, related_name="vitals")
     recorded_at = models.DateTimeField()
     bp_systolic = models.PositiveSmallIntegerField()
@@ -265,7 +293,8 @@ class VitalSign(_SessionChild):
     heart_rate = models.PositiveSmallIntegerField()
     spo2 = models.PositiveSmallIntegerField()
     resp_rate = models.PositiveSmallIntegerField()
-    # Alert messages computed from ``protocol`` when the reading was saved.
+    # Alert messages computed from ``protocol`` when the reading was saved; a correction
+    # recomputes them under the same version.
     alerts = models.JSONField(default=list, editable=False)
     protocol = models.ForeignKey(MonitoringProtocol, on_delete=models.PROTECT, related_name="+")
 
@@ -295,6 +324,7 @@ class VitalSign(_SessionChild):
                 condition=Q(resp_rate__gte=4) & Q(resp_rate__lte=60),
                 name="vitals_resp_rate_possible",
             ),
+            _correction_names_who("vitals_correction_names_who"),
         ]
 
 
@@ -345,8 +375,22 @@ class SideEffect(_SessionChild):
             ),
         ]
 
+    @property
+    def label(self) -> str:
+        """How the effect is named on screen and on paper (``sessions.monitoring``)."""
+        from sessions.monitoring import side_effect_label
 
-class MoodNote(_SessionChild):
+        return side_effect_label(self)
+
+    @property
+    def serious(self) -> bool:
+        """Grade 3 or above (``sessions.monitoring.is_serious_adverse_event``)."""
+        from sessions.monitoring import is_serious_adverse_event
+
+        return is_serious_adverse_event(self.grade)
+
+
+class MoodNote(_Correctable):
     class Phase(models.TextChoices):
         PRE = "pre"
         DURING = "during"
@@ -369,6 +413,7 @@ class MoodNote(_SessionChild):
             models.CheckConstraint(
                 condition=Q(mood__lte=10) & Q(anxiety__lte=10), name="mood_note_scores_0_to_10"
             ),
+            _correction_names_who("mood_note_correction_names_who"),
         ]
 
 

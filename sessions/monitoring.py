@@ -121,6 +121,18 @@ def pre_infusion_hold(*, systolic, diastolic, protocol: MonitoringProtocol) -> b
     return systolic >= protocol.hold_pre_systolic_at or diastolic >= protocol.hold_pre_diastolic_at
 
 
+def awaiting_go_ahead(*, session: InfusionSession, protocol: MonitoringProtocol) -> bool:
+    """Whether a scheduled session's start is held by its pre-infusion blood pressure and
+    no prescriber has recorded a go-ahead yet."""
+    return (
+        session.status == InfusionSession.Status.SCHEDULED
+        and session.go_ahead_at is None
+        and pre_infusion_hold(
+            systolic=session.pre_bp_systolic, diastolic=session.pre_bp_diastolic, protocol=protocol
+        )
+    )
+
+
 def pre_infusion_hold_message(*, systolic, diastolic, protocol: MonitoringProtocol) -> str:
     return (
         f"Pre-infusion blood pressure {systolic}/{diastolic} mmHg is at or above the hold "
@@ -235,10 +247,7 @@ def session_active_alerts(
     """
     alerts = []
     status = InfusionSession.Status
-    held = pre_infusion_hold(
-        systolic=session.pre_bp_systolic, diastolic=session.pre_bp_diastolic, protocol=protocol
-    )
-    if session.status == status.SCHEDULED and session.go_ahead_at is None and held:
+    if awaiting_go_ahead(session=session, protocol=protocol):
         alerts.append(
             pre_infusion_hold_message(
                 systolic=session.pre_bp_systolic,

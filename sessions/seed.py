@@ -2,11 +2,15 @@
 
 Idempotent: a patient who already has a course is left alone. Everything is
 written through the services (and ``patients.services.assessment_create`` for
-the CADSS after each infusion), so the demo data obeys the clinic's rules: the
-nurse prepares each dose and the prescriber verifies it, vitals are charted
-every 15 minutes through the infusion and the observation period, and past
-sessions are discharged and signed. A few sessions fall on the day the seed
-runs (one in progress), so the infusion board looks like a working clinic.
+the rating scales), so the demo data obeys the clinic's rules: the nurse
+prepares each dose and the prescriber verifies it before the start, vitals are
+charted every 15 minutes through the infusion and the observation period, and
+past sessions are discharged and signed. A few sessions fall on the day the
+seed runs (one in progress), so the infusion board looks like a working clinic.
+
+Follow-up GAD-7, PHQ-9 and PCL-5 scores (the instruments of each patient's
+baseline) are given before some infusions and after a finished course, falling
+along a per-patient course so the chart shows response and remission.
 
 Randomness (vital signs, scores) is seeded from each patient's name and date of
 birth: the same demo database every time.
@@ -21,6 +25,8 @@ from decimal import Decimal
 from django.utils import timezone
 
 from patients.models import Patient
+from patients.scales import PHQ9_SELF_HARM_ITEM, answer_range, item_count
+from patients.selectors import baseline_scores
 from sessions import services
 from sessions.models import InfusionSession, SideEffect, TreatmentCourse
 from sessions.monitoring import current_protocol
@@ -31,14 +37,20 @@ except ImportError:  # pragma: no cover - only while the patients app lacks it
     assessment_create = None
 
 # Per eligible patient (in registration order): the past sessions and what
-# happens today. ``today``: None, "in_progress", "verified", "hold" or "awaiting_verification".
+# happens today. ``today``: None, "in_progress", "verified", "hold" or "awaiting_verification";
+# ``override_today``: today's dose is raised by a prescriber's override before it is verified.
+# ``scales``: session number (or "after" the course) -> follow-up total as a fraction of the
+# baseline, for each of the patient's baseline GAD-7, PHQ-9 and PCL-5.
 PLANS = [
-    dict(past=5, today="in_progress", future=0),
-    dict(past=4, today="verified", future=1, override_at=4),
-    dict(past=3, today="hold", future=2, serious_at=2),
-    dict(past=6, today=None, future=0, finished=True),
-    dict(past=2, today="awaiting_verification", future=3),
+    dict(past=5, today="in_progress", future=0, scales={2: 0.75, 4: 0.5, 6: 0.4}),
+    dict(past=4, today="verified", future=1, override_today=True, scales={2: 0.9, 4: 0.75}),
+    dict(past=3, today="hold", future=2, serious_at=2, scales={3: 0.8}),
+    dict(
+        past=6, today=None, future=0, finished=True, scales={2: 0.7, 4: 0.4, 6: 0.25, "after": 0.2}
+    ),
+    dict(past=2, today="awaiting_verification", future=3, scales={2: 0.8}),
 ]
+FOLLOW_UP_INSTRUMENTS = ("GAD7", "PHQ9", "PCL5")
 # Days from the course start of each of the six induction infusions (2–3 a week).
 INDUCTION_DAYS = [0, 2, 4, 7, 9, 11]
 
@@ -112,23 +124,35 @@ def _seed_patient(patient: Patient, plan: dict, *, nurse, prescriber) -> None:
     )
     weight = Decimal(rng.choice(["61.4", "68.0", "72.5", "79.3", "88.6"]))
     hour = 8 + rng.randint(0, 3)
+    scales = _FollowUps(patient, plan.get("scales", {}), nurse=nurse)
+    end = None
     for number in range(1, plan["past"] + 1):
         day = start + datetime.timedelta(days=INDUCTION_DAYS[number - 1])
-        _past_session(
+        end = _past_session(
             course,
             rng,
             scheduled_for=_at(day, hour),
             weight=weight,
-            override=plan.get("override_at") == number,
             serious=plan.get("serious_at") == number,
+            scales=scales,
             nurse=nurse,
             prescriber=prescriber,
         )
         weight += Decimal(rng.choice(["-0.4", "-0.2", "0.0", "0.2", "0.3"]))
     if plan["today"]:
         _today_session(
-            course, rng, plan["today"], weight=weight, nurse=nurse, prescriber=prescriber
+            course,
+            rng,
+            plan["today"],
+            weight=weight,
+            override=plan.get("override_today", False),
+            scales=scales,
+            nurse=nurse,
+            prescriber=prescriber,
         )
+    if end is not None and plan.get("finished"):
+        # The follow-up visit the day after the last infusion.
+        scales.give("after", at=end + datetime.timedelta(days=1))
     for extra in range(plan["future"]):
         services.session_create(
             actor=nurse,
@@ -143,6 +167,44 @@ def _seed_patient(patient: Patient, plan: dict, *, nurse, prescriber) -> None:
         services.course_update(
             actor=prescriber, course=course, status=TreatmentCourse.Status.COMPLETED
         )
+
+
+class _FollowUps:
+    """Follow-up scores of one patient: each baseline instrument, scaled along the plan."""
+
+    def __init__(self, patient: Patient, plan: dict, *, nurse):
+        self.patient, self.plan, self.nurse = patient, plan, nurse
+        self.baselines = {
+            instrument: assessment.total
+            for instrument, assessment in baseline_scores(patient=patient).items()
+            if instrument in FOLLOW_UP_INSTRUMENTS
+        }
+
+    def give(self, when, *, at, session=None) -> None:
+        fraction = self.plan.get(when)
+        if fraction is None or assessment_create is None:
+            return
+        for instrument, baseline in sorted(self.baselines.items()):
+            assessment_create(
+                actor=self.nurse,
+                patient=self.patient,
+                instrument=instrument,
+                answers=_answers(instrument, round(baseline * fraction)),
+                administered_at=at,
+                session=session,
+            )
+
+
+def _answers(instrument: str, total: int) -> list[int]:
+    """Item answers adding up to ``total``, spread evenly; PHQ-9 item 9 (self-harm) stays 0."""
+    count = item_count(instrument)
+    _, highest = answer_range(instrument)
+    self_harm = PHQ9_SELF_HARM_ITEM - 1 if instrument == "PHQ9" else None
+    items = [item for item in range(count) if item != self_harm]
+    answers = [0] * count
+    for step in range(min(total, len(items) * highest)):
+        answers[items[step % len(items)]] += 1
+    return answers
 
 
 def _vitals(rng, *, minute: int, infusion_minutes: int, base: tuple[int, int, int]) -> dict:
@@ -161,7 +223,9 @@ def _vitals(rng, *, minute: int, infusion_minutes: int, base: tuple[int, int, in
     )
 
 
-def _prepare(course, rng, *, scheduled_for, weight, nurse, prescriber, verify=True):
+def _prepare(
+    course, rng, *, scheduled_for, weight, nurse, prescriber, verify=True, verified_at=None
+):
     pre = (rng.randint(118, 138), rng.randint(72, 86))
     session = services.session_create(
         actor=nurse,
@@ -177,7 +241,7 @@ def _prepare(course, rng, *, scheduled_for, weight, nurse, prescriber, verify=Tr
         pre_bp_diastolic=pre[1],
     )
     if verify:
-        services.session_verify_dose(actor=prescriber, session=session)
+        services.session_verify_dose(actor=prescriber, session=session, at=verified_at)
     return session, pre
 
 
@@ -194,9 +258,11 @@ def _mood(session, rng, phase: str, at, *, nurse, mood: int, anxiety: int) -> No
 
 
 def _past_session(
-    course, rng, *, scheduled_for, weight, override, serious, nurse, prescriber
-) -> None:
+    course, rng, *, scheduled_for, weight, serious, scales, nurse, prescriber
+) -> datetime.datetime:
+    """A signed session on a past day; returns when its infusion ended."""
     protocol = current_protocol()
+    # The prescriber checks the dose five minutes after the nurse prepared it, before the start.
     session, pre = _prepare(
         course,
         rng,
@@ -204,16 +270,9 @@ def _past_session(
         weight=weight,
         nurse=nurse,
         prescriber=prescriber,
-        verify=not override,
+        verified_at=scheduled_for + datetime.timedelta(minutes=5),
     )
-    if override:
-        services.session_override_dose(
-            actor=prescriber,
-            session=session,
-            dose_mg_per_kg=Decimal("0.60"),
-            reason="Partial response at 0.5 mg/kg after three infusions; well tolerated.",
-        )
-        services.session_verify_dose(actor=prescriber, session=session)
+    scales.give(session.number, at=scheduled_for + datetime.timedelta(minutes=2), session=session)
     start = scheduled_for + datetime.timedelta(minutes=10)
     mood_before = rng.randint(2, 5)
     _mood(
@@ -285,6 +344,7 @@ def _past_session(
         discharge_escort_present=True,
     )
     services.session_sign(actor=prescriber, session=session)
+    return end
 
 
 def _finish(session, rng, *, start, end, serious: bool, nurse) -> None:
@@ -321,14 +381,22 @@ def _finish(session, rng, *, start, end, serious: bool, nurse) -> None:
     services.session_complete(actor=nurse, session=session, at=end)
 
 
-def _today_session(course, rng, kind: str, *, weight, nurse, prescriber) -> None:
+def _today_session(course, rng, kind: str, *, weight, override, scales, nurse, prescriber) -> None:
     now = timezone.now()
     day_start = _at(timezone.localdate(), 0)
     if kind == "in_progress":
         start = max(now - datetime.timedelta(minutes=25), day_start)
+        prepared = max(start - datetime.timedelta(minutes=10), day_start)
         session, pre = _prepare(
-            course, rng, scheduled_for=start, weight=weight, nurse=nurse, prescriber=prescriber
+            course,
+            rng,
+            scheduled_for=prepared,
+            weight=weight,
+            nurse=nurse,
+            prescriber=prescriber,
+            verified_at=max(start - datetime.timedelta(minutes=5), day_start),
         )
+        scales.give(session.number, at=prepared, session=session)
         _mood(session, rng, "pre", start, nurse=nurse, mood=4, anxiety=6)
         services.session_start(actor=nurse, session=session, at=start)
         base = (pre[0], pre[1], rng.randint(64, 80))
@@ -342,7 +410,6 @@ def _today_session(course, rng, kind: str, *, weight, nurse, prescriber) -> None
     later = max(now + datetime.timedelta(hours=1), day_start)
     if timezone.localtime(later).date() != timezone.localdate():
         later = now  # Late evening: keep it on today's board.
-    pre_hold = kind == "hold"
     session, _ = _prepare(
         course,
         rng,
@@ -350,9 +417,17 @@ def _today_session(course, rng, kind: str, *, weight, nurse, prescriber) -> None
         weight=weight,
         nurse=nurse,
         prescriber=prescriber,
-        verify=kind != "awaiting_verification",
+        verify=kind != "awaiting_verification" and not override,
     )
-    if pre_hold:
+    if override:
+        services.session_override_dose(
+            actor=prescriber,
+            session=session,
+            dose_mg_per_kg=Decimal("0.60"),
+            reason="Partial response at 0.5 mg/kg after four infusions; well tolerated.",
+        )
+        services.session_verify_dose(actor=prescriber, session=session)
+    if kind == "hold":
         # The start waits for a prescriber's go-ahead.
         services.session_update(
             actor=nurse, session=session, pre_bp_systolic=164, pre_bp_diastolic=98

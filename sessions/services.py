@@ -455,8 +455,15 @@ def session_create(
     )
 
 
-def _editable_in(session: InfusionSession, field: str) -> str | None:
-    """Why ``field`` cannot change in the session's current state, or None."""
+def session_field_change_blocker(*, session: InfusionSession, field: str) -> str | None:
+    """Why ``field`` of the session cannot change in its current state (None: it may).
+
+    Dose fields, pre-infusion checks and scheduling only while scheduled; the
+    discharge checklist only once the infusion has ended; a cancelled session
+    only takes notes. The charting screen shows each form only when this allows it.
+    """
+    if session.is_signed:
+        return "The session is signed and locked; add an amendment to correct it."
     status = session.status
     if status == Status.CANCELLED and field != "notes":
         return "The session was cancelled; only its notes can change."
@@ -489,7 +496,7 @@ def session_update(*, actor, session: InfusionSession, **changes) -> InfusionSes
         raise RuleViolation(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
     changed = {f: v for f, v in changes.items() if getattr(session, f) != v}
     for field in changed:
-        reason = _editable_in(session, field)
+        reason = session_field_change_blocker(session=session, field=field)
         if reason:
             raise ConflictingState(reason, field=field)
     if not changed:
@@ -569,35 +576,43 @@ def _ensure_scheduled(session: InfusionSession, doing: str) -> None:
         )
 
 
-@transaction.atomic
-def session_verify_dose(
-    *, actor, session: InfusionSession, expected: dict | None = None
-) -> InfusionSession:
-    """A second clinician confirms the calculated dose (records who and when).
+def dose_verifier_refusal(*, session: InfusionSession, user) -> str | None:
+    """Why ``user`` may never verify this session's dose (None: they may). Refused with 403.
 
-    The clinician who created the session (who prepares the dose) cannot verify
-    it. ``expected`` may carry the values the verifier checked (any of the dose
-    fields and ``total_dose_mg``): if the session changed meanwhile, nothing is
-    verified (409).
+    Only clinicians verify, and never the clinician who created the session
+    (who prepares the dose): the check needs a second pair of eyes.
     """
-    _require(actor, Capability.CHART, "Your role cannot verify doses.")
-    session = _locked(session)
-    ensure_unsigned(session, what="infusion session")
-    _ensure_scheduled(session, "verify the dose")
-    if session.created_by_id == actor.pk:
-        raise NotAllowed("You prepared this dose; a second clinician must verify it.")
+    if not can(user, Capability.CHART):
+        return "Your role cannot verify doses."
+    if session.created_by_id == user.pk:
+        return "You prepared this dose; a second clinician must verify it."
+    return None
+
+
+def dose_verification_blockers(*, session: InfusionSession, user) -> list[str]:
+    """Everything that stops ``user`` verifying the dose now (empty: they may).
+
+    ``dose_verifier_refusal`` first, then the session's state: only a scheduled,
+    unsigned session whose dose is not yet verified, and only a dose within the
+    order and the 0.1–1.0 mg/kg range unless a prescriber's override covers it.
+    The service enforces exactly this list; the charting screen shows it beside
+    the disabled button.
+    """
+    blockers = []
+    refusal = dose_verifier_refusal(session=session, user=user)
+    if refusal:
+        blockers.append(refusal)
+    if session.status != Status.SCHEDULED:
+        blockers.append(
+            f"Cannot verify the dose: the session is {session.get_status_display().lower()}, "
+            "not scheduled."
+        )
+        return blockers
     if session.dose_verified_at is not None:
-        raise ConflictingState(
+        blockers.append(
             f"The dose was already verified by {session.dose_verified_by} at "
             f"{timezone.localtime(session.dose_verified_at):%H:%M}."
         )
-    for field, value in (expected or {}).items():
-        if value is not None and getattr(session, field) != value:
-            raise ConflictingState(
-                f"The session's {field.replace('_', ' ')} is now {getattr(session, field)}, not "
-                f"{value}: it changed while you were checking. Check the dose again.",
-                field=field,
-            )
     errors = dosing.dose_limit_errors(
         weight_kg=session.weight_kg,
         dose_mg_per_kg=session.dose_mg_per_kg,
@@ -605,9 +620,40 @@ def session_verify_dose(
         overridden_mg_per_kg=session.dose_override_mg_per_kg,
     )
     if errors:
-        raise ConflictingState("This dose cannot be verified: " + " ".join(errors.values()))
+        blockers.append("This dose cannot be verified: " + " ".join(errors.values()))
+    return blockers
+
+
+@transaction.atomic
+def session_verify_dose(
+    *, actor, session: InfusionSession, expected: dict | None = None, at=None
+) -> InfusionSession:
+    """A second clinician confirms the calculated dose (records who and when).
+
+    Refused as ``dose_verification_blockers`` says: 403 for
+    ``dose_verifier_refusal`` (the clinician who prepared the dose), 409 for the
+    rest. ``expected`` may carry the values the verifier checked (any of the
+    dose fields and ``total_dose_mg``): if the session changed meanwhile,
+    nothing is verified (409). ``at``: when the check was done, if charted a
+    little later (default now).
+    """
+    session = _locked(session)
+    ensure_unsigned(session, what="infusion session")
+    refusal = dose_verifier_refusal(session=session, user=actor)
+    if refusal:
+        raise NotAllowed(refusal)
+    blockers = dose_verification_blockers(session=session, user=actor)
+    if blockers:
+        raise ConflictingState(" ".join(blockers))
+    for field, value in (expected or {}).items():
+        if value is not None and getattr(session, field) != value:
+            raise ConflictingState(
+                f"The session's {field.replace('_', ' ')} is now {getattr(session, field)}, not "
+                f"{value}: it changed while you were checking. Check the dose again.",
+                field=field,
+            )
     session.dose_verified_by = actor
-    session.dose_verified_at = timezone.now()
+    session.dose_verified_at = _action_time(session, at, "Verification time")
     session.save(update_fields=["dose_verified_by", "dose_verified_at", "updated_at"])
     return session
 
@@ -682,9 +728,7 @@ def start_blockers(*, session: InfusionSession, protocol: MonitoringProtocol) ->
         blockers.append("An escort home has not been confirmed.")
     if session.pre_bp_systolic is None or session.pre_bp_diastolic is None:
         blockers.append("The pre-infusion blood pressure has not been recorded.")
-    elif session.go_ahead_at is None and monitoring.pre_infusion_hold(
-        systolic=session.pre_bp_systolic, diastolic=session.pre_bp_diastolic, protocol=protocol
-    ):
+    elif monitoring.awaiting_go_ahead(session=session, protocol=protocol):
         blockers.append(
             monitoring.pre_infusion_hold_message(
                 systolic=session.pre_bp_systolic,
@@ -716,7 +760,20 @@ def session_start(*, actor, session: InfusionSession, at=None) -> InfusionSessio
     blockers = start_blockers(session=session, protocol=protocol)
     if blockers:
         raise ConflictingState("The infusion cannot start. " + " ".join(blockers))
-    session.started_at = _action_time(session, at, "Start time")
+    started = _action_time(session, at, "Start time")
+    if started < session.dose_verified_at:
+        raise RuleViolation(
+            "Start time cannot be before the dose was verified "
+            f"({timezone.localtime(session.dose_verified_at):%H:%M}).",
+            field="at",
+        )
+    if session.go_ahead_at is not None and started < session.go_ahead_at:
+        raise RuleViolation(
+            "Start time cannot be before the prescriber's go-ahead "
+            f"({timezone.localtime(session.go_ahead_at):%H:%M}).",
+            field="at",
+        )
+    session.started_at = started
     session.status = Status.IN_PROGRESS
     session.protocol = protocol
     session.save()
@@ -823,12 +880,52 @@ def session_amend(*, actor, session: InfusionSession, text: str) -> SessionAmend
 # Flowsheet
 
 
+def flowsheet_closed_reason(session: InfusionSession) -> str | None:
+    """Why vitals, side effects and mood notes can no longer be charted or corrected on
+    this session (None: they can). Signed (locked) or cancelled."""
+    if session.is_signed:
+        return "The session is signed and locked; add an amendment to correct it."
+    if session.status == Status.CANCELLED:
+        return "The session was cancelled; nothing can be charted on it."
+    return None
+
+
 def _lock_for_charting(session: InfusionSession) -> InfusionSession:
     session = _locked(session)
     ensure_unsigned(session, what="infusion session")
-    if session.status == Status.CANCELLED:
-        raise ConflictingState("The session was cancelled; nothing can be charted on it.")
+    reason = flowsheet_closed_reason(session)
+    if reason:
+        raise ConflictingState(reason)
     return session
+
+
+VITALS_FIELDS = ("recorded_at", "bp_systolic", "bp_diastolic", "heart_rate", "spo2", "resp_rate")
+MOOD_NOTE_FIELDS = ("recorded_at", "phase", "mood", "anxiety", "text")
+
+
+def _vitals_errors(session: InfusionSession, values: dict) -> dict:
+    errors = monitoring.vitals_impossible_errors(
+        systolic=values["bp_systolic"],
+        diastolic=values["bp_diastolic"],
+        heart_rate=values["heart_rate"],
+        spo2=values["spo2"],
+        resp_rate=values["resp_rate"],
+    )
+    message = charted_time_error(session=session, when=values["recorded_at"], label="Reading time")
+    if message:
+        errors["recorded_at"] = message
+    return errors
+
+
+def _vitals_alerts(values: dict, protocol: MonitoringProtocol) -> list[str]:
+    return monitoring.vitals_alerts(
+        systolic=values["bp_systolic"],
+        diastolic=values["bp_diastolic"],
+        heart_rate=values["heart_rate"],
+        spo2=values["spo2"],
+        resp_rate=values["resp_rate"],
+        protocol=protocol,
+    )
 
 
 @transaction.atomic
@@ -846,37 +943,61 @@ def vitals_record(
     """Chart one reading; its alerts are computed now with the protocol in force, which it keeps."""
     _require(actor, Capability.CHART, "Your role cannot chart vital signs.")
     session = _lock_for_charting(session)
-    errors = monitoring.vitals_impossible_errors(
-        systolic=bp_systolic,
-        diastolic=bp_diastolic,
-        heart_rate=heart_rate,
-        spo2=spo2,
-        resp_rate=resp_rate,
-    )
-    message = charted_time_error(session=session, when=recorded_at, label="Reading time")
-    if message:
-        errors["recorded_at"] = message
-    _refuse(errors)
-    protocol = monitoring.current_protocol()
-    return VitalSign.objects.create(
-        session=session,
+    values = dict(
         recorded_at=recorded_at,
         bp_systolic=bp_systolic,
         bp_diastolic=bp_diastolic,
         heart_rate=heart_rate,
         spo2=spo2,
         resp_rate=resp_rate,
-        alerts=monitoring.vitals_alerts(
-            systolic=bp_systolic,
-            diastolic=bp_diastolic,
-            heart_rate=heart_rate,
-            spo2=spo2,
-            resp_rate=resp_rate,
-            protocol=protocol,
-        ),
+    )
+    _refuse(_vitals_errors(session, values))
+    protocol = monitoring.current_protocol()
+    return VitalSign.objects.create(
+        session=session,
+        alerts=_vitals_alerts(values, protocol),
         protocol=protocol,
         recorded_by=actor,
+        **values,
     )
+
+
+def _apply_correction(entry, *, actor, values: dict) -> list[str]:
+    """Set the changed values on ``entry``, name the correction, save; the changed fields."""
+    changed = [field for field, value in values.items() if getattr(entry, field) != value]
+    if changed:
+        for field in changed:
+            setattr(entry, field, values[field])
+        entry.corrected_by = actor
+        entry.corrected_at = timezone.now()
+        entry._history_user = actor
+        entry.save()
+    return changed
+
+
+@transaction.atomic
+def vitals_correct(*, actor, reading: VitalSign, **changes) -> tuple[VitalSign, list[str]]:
+    """Correct a reading before the session is signed (a mistyped 190 for 140).
+
+    The values are checked as on charting (impossible values refused field by
+    field, time within the session's day) and the alerts are recomputed under
+    the protocol version that judged the reading when it was charted
+    (``reading.protocol``, unchanged): the correction fixes what was observed
+    then, so the thresholds of then apply. Every earlier version stays in the
+    reading's history. Returns the reading and the fields that changed (none:
+    nothing saved). 409 once the session is signed or if it was cancelled.
+    """
+    _require(actor, Capability.CHART, "Your role cannot chart vital signs.")
+    session = _lock_for_charting(reading.session)
+    reading = VitalSign.objects.select_for_update().select_related("protocol").get(pk=reading.pk)
+    unknown = set(changes) - set(VITALS_FIELDS)
+    if unknown:
+        raise RuleViolation(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    values = {f: changes.get(f, getattr(reading, f)) for f in VITALS_FIELDS}
+    _refuse(_vitals_errors(session, values))
+    alerts = _vitals_alerts(values, reading.protocol)
+    changed = _apply_correction(reading, actor=actor, values={**values, "alerts": alerts})
+    return reading, [field for field in changed if field != "alerts"]
 
 
 def _side_effect_errors(session: InfusionSession, values: dict) -> dict:
@@ -956,6 +1077,19 @@ def side_effect_update(*, actor, side_effect: SideEffect, **changes) -> SideEffe
     return side_effect
 
 
+def _mood_note_errors(session: InfusionSession, values: dict) -> dict:
+    errors = {}
+    if values["phase"] not in MoodNote.Phase.values:
+        errors["phase"] = "Choose the phase: before, during or after the infusion."
+    for field, value in (("mood", values["mood"]), ("anxiety", values["anxiety"])):
+        if value is None or not (0 <= value <= 10):
+            errors[field] = f"{field.capitalize()} is scored 0 to 10."
+    message = charted_time_error(session=session, when=values["recorded_at"], label="Time")
+    if message:
+        errors["recorded_at"] = message
+    return errors
+
+
 @transaction.atomic
 def mood_note_record(
     *,
@@ -970,23 +1104,55 @@ def mood_note_record(
     """Chart the patient's mood and anxiety (0–10) before, during or after the infusion."""
     _require(actor, Capability.CHART, "Your role cannot chart mood notes.")
     session = _lock_for_charting(session)
-    errors = {}
-    for field, value in (("mood", mood), ("anxiety", anxiety)):
-        if value is None or not (0 <= value <= 10):
-            errors[field] = f"{field.capitalize()} is scored 0 to 10."
-    message = charted_time_error(session=session, when=recorded_at, label="Time")
-    if message:
-        errors["recorded_at"] = message
-    _refuse(errors)
-    return MoodNote.objects.create(
-        session=session,
-        recorded_at=recorded_at,
-        phase=phase,
-        mood=mood,
-        anxiety=anxiety,
-        text=text,
-        recorded_by=actor,
-    )
+    values = dict(recorded_at=recorded_at, phase=phase, mood=mood, anxiety=anxiety, text=text)
+    _refuse(_mood_note_errors(session, values))
+    return MoodNote.objects.create(session=session, recorded_by=actor, **values)
+
+
+@transaction.atomic
+def mood_note_correct(*, actor, note: MoodNote, **changes) -> tuple[MoodNote, list[str]]:
+    """Correct a mood note before the session is signed (checked as on charting).
+
+    Every earlier version stays in the note's history. Returns the note and the
+    fields that changed (none: nothing saved). 409 once the session is signed
+    or if it was cancelled.
+    """
+    _require(actor, Capability.CHART, "Your role cannot chart mood notes.")
+    session = _lock_for_charting(note.session)
+    note = MoodNote.objects.select_for_update().get(pk=note.pk)
+    unknown = set(changes) - set(MOOD_NOTE_FIELDS)
+    if unknown:
+        raise RuleViolation(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    values = {f: changes.get(f, getattr(note, f)) for f in MOOD_NOTE_FIELDS}
+    _refuse(_mood_note_errors(session, values))
+    return note, _apply_correction(note, actor=actor, values=values)
+
+
+# What the audit trail says about an action: what happened, never clinician free text
+# (reasons and notes stay in the record, which the audit event points to).
+
+
+def session_action_audit_detail(*, action: str, session: InfusionSession) -> str:
+    """The audit event's detail line for a session action (API and charting screen alike)."""
+    if action == "override":
+        return f"dose override to {session.dose_mg_per_kg} mg/kg (reason recorded on the session)"
+    return {
+        "verify_dose": "dose verified",
+        "go_ahead": "go-ahead despite pre-infusion blood pressure hold "
+        "(reason recorded on the session)",
+        "start": "infusion started",
+        "stop": "infusion stopped early (reason recorded on the session)",
+        "complete": "infusion completed",
+        "cancel": "session cancelled (reason recorded on the session)",
+    }[action]
+
+
+def correction_audit_detail(*, entry, fields: list[str]) -> str:
+    """The audit event's detail line for a corrected flowsheet entry: which fields changed."""
+    what = {"vitalsign": "vital signs", "moodnote": "mood note"}[entry._meta.model_name]
+    if not fields:
+        return f"{what} resubmitted unchanged"
+    return f"{what} corrected: {', '.join(fields)}"
 
 
 # Monitoring protocol

@@ -349,7 +349,8 @@ class StopSerializer(ActionTimeSerializer):
 
 class VitalSignSerializer(serializers.ModelSerializer):
     """One reading. Possible ranges: systolic 50–280, diastolic 20–180 and below systolic,
-    heart rate 20–250, SpO2 50–100, respiratory rate 4–60."""
+    heart rate 20–250, SpO2 50–100, respiratory rate 4–60. ``corrected_by`` /
+    ``corrected_at`` name the latest correction (PATCH before signing)."""
 
     bp_systolic = serializers.IntegerField()
     bp_diastolic = serializers.IntegerField()
@@ -374,8 +375,10 @@ class VitalSignSerializer(serializers.ModelSerializer):
             "protocol_version",
             "recorded_by",
             "created_at",
+            "corrected_by",
+            "corrected_at",
         ]
-        read_only_fields = ["session", "recorded_by", "created_at"]
+        read_only_fields = ["session", "recorded_by", "created_at", "corrected_by", "corrected_at"]
 
 
 class SideEffectSerializer(serializers.ModelSerializer):
@@ -410,6 +413,8 @@ class SideEffectSerializer(serializers.ModelSerializer):
 
 
 class MoodNoteSerializer(serializers.ModelSerializer):
+    """Mood and anxiety 0–10. ``corrected_by`` / ``corrected_at`` name the latest correction."""
+
     mood = serializers.IntegerField(min_value=0, max_value=10)
     anxiety = serializers.IntegerField(min_value=0, max_value=10)
 
@@ -425,8 +430,10 @@ class MoodNoteSerializer(serializers.ModelSerializer):
             "text",
             "recorded_by",
             "created_at",
+            "corrected_by",
+            "corrected_at",
         ]
-        read_only_fields = ["session", "recorded_by", "created_at"]
+        read_only_fields = ["session", "recorded_by", "created_at", "corrected_by", "corrected_at"]
         extra_kwargs = {"text": {"trim_whitespace": False}}
 
 

@@ -221,6 +221,9 @@ class SessionViewSet(_MonitoringContext, ReadCreateViewSet):
         services.session_update(actor=request.user, session=session, **form.validated_data)
         return self._respond(session)
 
+    def _detail(self, session) -> str:
+        return services.session_action_audit_detail(action=self.action, session=session)
+
     def _form(self, serializer_class):
         form = serializer_class(data=self.request.data)
         form.is_valid(raise_exception=True)
@@ -238,7 +241,7 @@ class SessionViewSet(_MonitoringContext, ReadCreateViewSet):
         session = self.get_object()
         expected = self._form(VerifyDoseSerializer)
         services.session_verify_dose(actor=request.user, session=session, expected=expected)
-        return self._respond(session, detail="dose verified")
+        return self._respond(session, detail=self._detail(session))
 
     @extend_schema(
         request=OverrideSerializer,
@@ -252,7 +255,7 @@ class SessionViewSet(_MonitoringContext, ReadCreateViewSet):
         session = self.get_object()
         data = self._form(OverrideSerializer)
         session = services.session_override_dose(actor=request.user, session=session, **data)
-        return self._respond(session, detail=f"dose override to {session.dose_mg_per_kg} mg/kg")
+        return self._respond(session, detail=self._detail(session))
 
     @extend_schema(
         request=ReasonSerializer,
@@ -265,7 +268,7 @@ class SessionViewSet(_MonitoringContext, ReadCreateViewSet):
         session = self.get_object()
         data = self._form(ReasonSerializer)
         services.session_go_ahead(actor=request.user, session=session, **data)
-        return self._respond(session, detail="go-ahead despite pre-infusion blood pressure hold")
+        return self._respond(session, detail=self._detail(session))
 
     @extend_schema(
         request=ActionTimeSerializer,
@@ -279,7 +282,7 @@ class SessionViewSet(_MonitoringContext, ReadCreateViewSet):
         session = self.get_object()
         data = self._form(ActionTimeSerializer)
         services.session_start(actor=request.user, session=session, **data)
-        return self._respond(session, detail="infusion started")
+        return self._respond(session, detail=self._detail(session))
 
     @extend_schema(
         request=StopSerializer,
@@ -291,7 +294,7 @@ class SessionViewSet(_MonitoringContext, ReadCreateViewSet):
         session = self.get_object()
         data = self._form(StopSerializer)
         services.session_stop(actor=request.user, session=session, **data)
-        return self._respond(session, detail="infusion stopped early")
+        return self._respond(session, detail=self._detail(session))
 
     @extend_schema(
         request=ActionTimeSerializer,
@@ -303,7 +306,7 @@ class SessionViewSet(_MonitoringContext, ReadCreateViewSet):
         session = self.get_object()
         data = self._form(ActionTimeSerializer)
         services.session_complete(actor=request.user, session=session, **data)
-        return self._respond(session, detail="infusion completed")
+        return self._respond(session, detail=self._detail(session))
 
     @extend_schema(
         request=ReasonSerializer,
@@ -315,7 +318,7 @@ class SessionViewSet(_MonitoringContext, ReadCreateViewSet):
         session = self.get_object()
         data = self._form(ReasonSerializer)
         services.session_cancel(actor=request.user, session=session, **data)
-        return self._respond(session, detail="session cancelled")
+        return self._respond(session, detail=self._detail(session))
 
     @extend_schema(
         request=None,
@@ -367,8 +370,8 @@ class _SessionChildViewSet(ClinicViewSet):
         return Response(self.get_serializer(entry).data, status=status.HTTP_201_CREATED)
 
 
-def _child_schema(serializer, what: str):
-    return extend_schema_view(
+def _child_schema(serializer, what: str, *, correction: str = ""):
+    views = dict(
         list=extend_schema(responses={200: serializer(many=True), 403: _403, 404: _404}),
         retrieve=extend_schema(responses={200: serializer, 403: _403, 404: _404}),
         create=extend_schema(
@@ -377,11 +380,43 @@ def _child_schema(serializer, what: str):
             "was cancelled.",
         ),
     )
+    if correction:
+        views["partial_update"] = extend_schema(
+            responses={200: serializer, 400: _400, 403: _403, 404: _404, 409: _409},
+            description=f"{correction} Values are checked as when charted; every earlier "
+            "version is kept in the entry's history and the response names the correction "
+            "(`corrected_by`, `corrected_at`). Refused (409) once the session is signed or if "
+            "it was cancelled: after signing, corrections are amendments.",
+        )
+    return extend_schema_view(**views)
 
 
-@_child_schema(VitalSignSerializer, "a vital-signs reading; its alerts come back in the response")
-class VitalSignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _SessionChildViewSet):
-    """The vitals flowsheet of a session."""
+class _CorrectableChildViewSet(mixins.UpdateModelMixin, _SessionChildViewSet):
+    """PATCH corrects an entry before the session is signed (``correct`` calls the service)."""
+
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def correct(self, entry, data):
+        raise NotImplementedError
+
+    def partial_update(self, request, *args, **kwargs):
+        entry = self.get_object()
+        serializer = self.get_serializer(entry, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        entry, changed = self.correct(entry, serializer.validated_data)
+        self.audit_as(entry, detail=services.correction_audit_detail(entry=entry, fields=changed))
+        return Response(self.get_serializer(entry).data)
+
+
+@_child_schema(
+    VitalSignSerializer,
+    "a vital-signs reading; its alerts come back in the response",
+    correction="Correct a reading before the session is signed (a mistyped value). Its "
+    "alerts are recomputed under the protocol version that judged it when it was charted "
+    "(`protocol_version` does not change).",
+)
+class VitalSignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CorrectableChildViewSet):
+    """The vitals flowsheet of a session; PATCH corrects a reading before signing."""
 
     serializer_class = VitalSignSerializer
     child_model = VitalSign
@@ -389,6 +424,7 @@ class VitalSignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Sessio
         "list": Capability.VIEW_CLINICAL_RECORDS,
         "retrieve": Capability.VIEW_CLINICAL_RECORDS,
         "create": Capability.CHART,
+        "partial_update": Capability.CHART,
     }
 
     def entries(self):
@@ -396,6 +432,9 @@ class VitalSignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Sessio
 
     def record(self, data):
         return services.vitals_record(actor=self.request.user, session=self.session, **data)
+
+    def correct(self, entry, data):
+        return services.vitals_correct(actor=self.request.user, reading=entry, **data)
 
 
 @_child_schema(SideEffectSerializer, "a side effect (grade 3 or above marks the session serious)")
@@ -437,9 +476,15 @@ class SideEffectViewSet(
         return Response(self.get_serializer(side_effect).data)
 
 
-@_child_schema(MoodNoteSerializer, "a mood note")
-class MoodNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _SessionChildViewSet):
-    """Mood and anxiety notes of a session (pre, during, post)."""
+@_child_schema(
+    MoodNoteSerializer,
+    "a mood note",
+    correction="Correct a mood note (time, phase, mood, anxiety, text) before the session "
+    "is signed.",
+)
+class MoodNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CorrectableChildViewSet):
+    """Mood and anxiety notes of a session (pre, during, post); PATCH corrects one before
+    signing."""
 
     serializer_class = MoodNoteSerializer
     child_model = MoodNote
@@ -447,6 +492,7 @@ class MoodNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Session
         "list": Capability.VIEW_CLINICAL_RECORDS,
         "retrieve": Capability.VIEW_CLINICAL_RECORDS,
         "create": Capability.CHART,
+        "partial_update": Capability.CHART,
     }
 
     def entries(self):
@@ -454,6 +500,9 @@ class MoodNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Session
 
     def record(self, data):
         return services.mood_note_record(actor=self.request.user, session=self.session, **data)
+
+    def correct(self, entry, data):
+        return services.mood_note_correct(actor=self.request.user, note=entry, **data)
 
 
 @extend_schema_view(

@@ -415,3 +415,89 @@ def test_a_session_before_the_course_start_is_refused(api, nurse, course):
 
     assert response.status_code == 400
     assert "scheduled_for" in response.json()
+
+
+# Who may verify, and when: one function for the service and the charting screen
+
+
+def test_verification_blockers_name_the_preparer_and_nothing_for_a_second_clinician(
+    nurse, prescriber, session
+):
+    from sessions.services import dose_verification_blockers
+
+    assert dose_verification_blockers(session=session, user=nurse) == [
+        "You prepared this dose; a second clinician must verify it."
+    ]
+    assert dose_verification_blockers(session=session, user=prescriber) == []
+
+
+def test_a_verified_dose_cannot_be_verified_again(api, prescriber, second_nurse, session):
+    from patients.services import care_team_grant
+    from sessions.services import dose_verification_blockers
+
+    care_team_grant(patient=session.course.patient, user=second_nurse)
+    api(prescriber).post(f"/api/v1/sessions/{session.pk}/verify-dose/")
+    session.refresh_from_db()
+
+    blockers = dose_verification_blockers(session=session, user=second_nurse)
+    response = api(second_nurse).post(f"/api/v1/sessions/{session.pk}/verify-dose/")
+
+    assert len(blockers) == 1 and "already verified by Daniel Reyes" in blockers[0]
+    assert response.status_code == 409
+    assert response.json()["detail"] == blockers[0]
+
+
+def test_a_dose_the_order_no_longer_covers_cannot_be_verified(api, prescriber, session):
+    from sessions.services import dose_verification_blockers
+
+    api(prescriber).patch(f"/api/v1/courses/{session.course_id}/", {"dose_mg_per_kg": "0.40"})
+    session.refresh_from_db()
+
+    blockers = dose_verification_blockers(session=session, user=prescriber)
+    response = api(prescriber).post(f"/api/v1/sessions/{session.pk}/verify-dose/")
+
+    assert len(blockers) == 1 and "cannot be verified" in blockers[0]
+    assert response.status_code == 409
+    assert response.json()["detail"] == blockers[0]
+    session.refresh_from_db()
+    assert session.dose_verified_at is None
+
+
+def test_the_preparer_is_refused_with_403_even_when_the_dose_is_also_blocked(
+    api, nurse, prescriber, session
+):
+    api(prescriber).patch(f"/api/v1/courses/{session.course_id}/", {"dose_mg_per_kg": "0.40"})
+
+    response = api(nurse).post(f"/api/v1/sessions/{session.pk}/verify-dose/")
+
+    assert response.status_code == 403
+
+
+def test_a_verification_charted_later_keeps_its_time_but_never_in_the_future(prescriber, session):
+    from ehr.errors import RuleViolation
+    from sessions.services import session_verify_dose
+
+    with pytest.raises(RuleViolation):
+        session_verify_dose(
+            actor=prescriber, session=session, at=timezone.now() + datetime.timedelta(minutes=5)
+        )
+    checked = timezone.now() - datetime.timedelta(minutes=3)
+
+    verified = session_verify_dose(actor=prescriber, session=session, at=checked)
+
+    assert verified.dose_verified_at == checked
+
+
+# What the audit trail says about the dose actions: what happened, never the reason's text
+
+
+def test_an_override_is_audited_with_the_dose_and_without_the_reason(api, prescriber, session):
+    api(prescriber).post(
+        f"/api/v1/sessions/{session.pk}/override/",
+        {"dose_mg_per_kg": "0.60", "reason": "Partial response; patient FREE-TEXT-MARKER"},
+    )
+
+    event = AuditEvent.objects.get()
+    assert (event.action, event.object_type) == ("update", "infusionsession")
+    assert event.detail == "dose override to 0.60 mg/kg (reason recorded on the session)"
+    assert "FREE-TEXT-MARKER" not in event.detail

@@ -159,6 +159,34 @@ def test_start_records_the_time_and_the_protocol(api, nurse, ready_session):
     )
 
 
+def test_the_start_cannot_be_charted_before_the_dose_was_verified(api, nurse, ready_session):
+    verified = ready_session.dose_verified_at
+    early = verified - datetime.timedelta(minutes=1)
+
+    refused = _post(api(nurse), ready_session, "start", {"at": early.isoformat()})
+    accepted = _post(api(nurse), ready_session, "start", {"at": verified.isoformat()})
+
+    assert refused.status_code == 400
+    assert "before the dose was verified" in refused.json()["at"][0]
+    assert accepted.status_code == 200, accepted.json()
+
+
+def test_the_start_cannot_be_charted_before_the_go_ahead(api, nurse, prescriber, ready_session):
+    ready_session.dose_verified_at = timezone.now() - datetime.timedelta(minutes=10)
+    ready_session.save()
+    api(nurse).patch(
+        f"/api/v1/sessions/{ready_session.pk}/", {"pre_bp_systolic": 164, "pre_bp_diastolic": 92}
+    )
+    _post(api(prescriber), ready_session, "go-ahead", {"reason": "Rechecked 150/90"})
+    ready_session.refresh_from_db()
+    early = ready_session.go_ahead_at - datetime.timedelta(seconds=30)
+
+    response = _post(api(nurse), ready_session, "start", {"at": early.isoformat()})
+
+    assert response.status_code == 400
+    assert "before the prescriber's go-ahead" in response.json()["at"][0]
+
+
 def test_status_cannot_be_written_by_patch(api, nurse, ready_session):
     response = api(nurse).patch(
         f"/api/v1/sessions/{ready_session.pk}/", {"status": "completed", "notes": "Arrived 8:50"}
@@ -260,6 +288,39 @@ def test_a_cancelled_session_takes_no_charting(api, nurse, session):
     )
 
     assert response.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("fixture", "action", "detail"),
+    [
+        ("ready_session", "cancel", "session cancelled (reason recorded on the session)"),
+        ("running_session", "stop", "infusion stopped early (reason recorded on the session)"),
+    ],
+)
+def test_actions_with_a_reason_are_audited_without_its_text(
+    api, nurse, request, fixture, action, detail
+):
+    session = request.getfixturevalue(fixture)
+
+    _post(api(nurse), session, action, {"reason": "FREE-TEXT-MARKER vomiting"})
+
+    event = AuditEvent.objects.get()
+    assert (event.action, event.detail) == ("update", detail)
+
+
+def test_a_go_ahead_is_audited_without_its_reason(api, nurse, prescriber, ready_session):
+    api(nurse).patch(
+        f"/api/v1/sessions/{ready_session.pk}/", {"pre_bp_systolic": 164, "pre_bp_diastolic": 92}
+    )
+    before = AuditEvent.objects.count()
+
+    _post(api(prescriber), ready_session, "go-ahead", {"reason": "FREE-TEXT-MARKER anxious"})
+
+    event = AuditEvent.objects.order_by("id")[before:].get()
+    assert event.action == "update"
+    assert event.detail == (
+        "go-ahead despite pre-infusion blood pressure hold (reason recorded on the session)"
+    )
 
 
 # Discharge and signing

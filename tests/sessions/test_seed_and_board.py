@@ -8,6 +8,9 @@ import pytest
 from django.utils import timezone
 
 from ehr.seed import seed_users
+from patients.models import Assessment, Patient, SafetyAlert
+from patients.scales import treatment_response
+from patients.selectors import baseline_scores
 from sessions import monitoring, selectors
 from sessions.models import InfusionSession, SideEffect, TreatmentCourse, VitalSign
 from tests.sessions.factories import SideEffectFactory, VitalSignFactory
@@ -26,22 +29,60 @@ def demo():
     return users
 
 
+def _demo_counts():
+    return (
+        TreatmentCourse.objects.count(),
+        InfusionSession.objects.count(),
+        VitalSign.objects.count(),
+        Assessment.objects.count(),
+    )
+
+
 def test_demo_sessions_are_created_once(demo):
     from sessions import seed as sessions_seed
 
-    counts = (
-        TreatmentCourse.objects.count(),
-        InfusionSession.objects.count(),
-        VitalSign.objects.count(),
-    )
+    counts = _demo_counts()
     sessions_seed.seed(users=demo, stdout=io.StringIO())
 
     assert counts[0] >= 3
-    assert (
-        TreatmentCourse.objects.count(),
-        InfusionSession.objects.count(),
-        VitalSign.objects.count(),
-    ) == counts
+    assert _demo_counts() == counts
+
+
+def test_demo_doses_are_verified_before_each_infusion_starts(demo):
+    started = InfusionSession.objects.filter(started_at__isnull=False)
+
+    assert started.filter(status="in_progress").count() == 1
+    for session in started:
+        assert session.dose_verified_at is not None, session
+        assert session.dose_verified_at <= session.started_at, session
+        assert session.dose_verified_by != session.created_by
+
+
+def test_demo_follow_up_scales_show_response_or_remission(demo):
+    outcomes = {}
+    for patient in Patient.objects.filter(courses__isnull=False).distinct():
+        baselines = baseline_scores(patient=patient)
+        for instrument in ("GAD7", "PHQ9", "PCL5"):
+            if instrument not in baselines:
+                continue
+            follow_ups = patient.assessments.filter(
+                instrument=instrument, administered_at__gt=baselines[instrument].administered_at
+            ).order_by("administered_at")
+            assert follow_ups.exists(), (patient, instrument)
+            latest = follow_ups.last()
+            outcomes.setdefault(patient.pk, set()).add(
+                treatment_response(
+                    instrument=instrument,
+                    baseline_total=baselines[instrument].total,
+                    current_total=latest.total,
+                )
+            )
+
+    improved = [p for p, seen in outcomes.items() if seen & {"response", "remission"}]
+    assert len(improved) >= 2
+    assert any("remission" in seen for seen in outcomes.values())
+    # Follow-up PHQ-9s leave item 9 (self-harm) at 0: only baseline answers raise alerts.
+    assert not SafetyAlert.objects.filter(assessment__evaluation__isnull=True).exists()
 
 
 def test_demo_past_sessions_are_signed_with_vitals_every_15_minutes(demo):
