@@ -5,10 +5,24 @@
 so a page and the API always find the same rows.
 """
 
+from django import forms
 from django.db.models import Q
 from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from ehr.models import AuditAction, AuditEvent, User
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(filters.NumberFilter):
+    """A related record's id, as a plain whole number.
+
+    Unlike a model choice, it never checks that the id exists: an id the user
+    may not see, or one that does not exist, matches nothing and reads the same.
+    """
+
+    field_class = forms.IntegerField
 
 
 class UserFilter(filters.FilterSet):
@@ -30,6 +44,8 @@ class AuditEventFilter(filters.FilterSet):
     since = filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
     until = filters.IsoDateTimeFilter(field_name="at", lookup_expr="lte")
     action = filters.ChoiceFilter(choices=AuditAction.choices)
+    user = IdFilter(field_name="user_id")
+    patient = IdFilter(field_name="patient_id")
 
     class Meta:
         model = AuditEvent

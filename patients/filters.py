@@ -2,13 +2,24 @@
 
 The API's ``?search=`` and the patient search page use the same ``PatientFilter``,
 so both find the same patients. Filters only narrow a queryset a selector gave:
-they never widen what a user may see.
+they never widen what a user may see, and a related id is a plain number
+(``IdFilter``), so filtering by an id the user may not see answers an empty
+list, exactly like an id that does not exist.
 """
 
 from django.db.models import Q
 from django_filters import rest_framework as filters
 
-from patients.models import Assessment, Evaluation, Patient, ReferringProvider, SafetyAlert
+from ehr.filters import IdFilter
+from patients.models import (
+    Assessment,
+    BreakGlassAccess,
+    Consent,
+    Evaluation,
+    Patient,
+    ReferringProvider,
+    SafetyAlert,
+)
 from patients.scales import Instrument
 
 
@@ -28,6 +39,8 @@ class ReferringProviderFilter(filters.FilterSet):
 
 class PatientFilter(filters.FilterSet):
     search = filters.CharFilter(method="filter_search", label="Name or MRN")
+    referring_provider = IdFilter(field_name="referring_provider_id")
+    responsible_prescriber = IdFilter(field_name="responsible_prescriber_id")
 
     class Meta:
         model = Patient
@@ -56,8 +69,26 @@ class SafetyAlertFilter(filters.FilterSet):
         return queryset.filter(acknowledged_at__isnull=value)
 
 
+class BreakGlassAccessFilter(filters.FilterSet):
+    user = IdFilter(field_name="user_id")
+    patient = IdFilter(field_name="patient_id")
+
+    class Meta:
+        model = BreakGlassAccess
+        fields = ["user", "patient"]
+
+
+class ConsentFilter(filters.FilterSet):
+    patient = IdFilter(field_name="patient_id")
+
+    class Meta:
+        model = Consent
+        fields = ["patient"]
+
+
 class EvaluationFilter(filters.FilterSet):
     signed = filters.BooleanFilter(field_name="signed_at", lookup_expr="isnull", exclude=True)
+    patient = IdFilter(field_name="patient_id")
 
     class Meta:
         model = Evaluation
@@ -68,6 +99,9 @@ class AssessmentFilter(filters.FilterSet):
     instrument = filters.ChoiceFilter(choices=Instrument.choices)
     administered_after = filters.IsoDateTimeFilter(field_name="administered_at", lookup_expr="gte")
     administered_before = filters.IsoDateTimeFilter(field_name="administered_at", lookup_expr="lte")
+    patient = IdFilter(field_name="patient_id")
+    session = IdFilter(field_name="session_id")
+    evaluation = IdFilter(field_name="evaluation_id")
 
     class Meta:
         model = Assessment

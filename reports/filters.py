@@ -2,12 +2,13 @@
 
 from django_filters import rest_framework as filters
 
+from ehr.filters import IdFilter
 from reports.models import TreatmentSummary
 
 
 class SummaryFilter(filters.FilterSet):
     # A plain number: an id the user may not see reads like one that does not exist.
-    patient = filters.NumberFilter(field_name="patient_id")
+    patient = IdFilter(field_name="patient_id")
     status = filters.ChoiceFilter(choices=TreatmentSummary.Status.choices)
 
     class Meta:

@@ -16,8 +16,10 @@ call in ``create`` or in an action) hand it over with ``self.audit_as(obj)``.
 from __future__ import annotations
 
 from rest_framework import mixins, status, viewsets
+from rest_framework.parsers import JSONParser
 
 from ehr.api.permissions import HasCapability
+from ehr.api.schema import ClinicAutoSchema
 from ehr.audit import audit_record, object_type_of
 from ehr.models import AuditAction
 
@@ -119,6 +121,9 @@ class ClinicViewSet(AuditedAPIMixin, viewsets.GenericViewSet):
 
     permission_classes = [HasCapability]
     required_capabilities: dict = {}
+    # The API speaks JSON (a form encoding cannot say null, and the web UI has its own pages).
+    parser_classes = [JSONParser]
+    schema = ClinicAutoSchema()
 
     @property
     def describing_schema(self) -> bool:

@@ -27,6 +27,8 @@ from patients.api.serializers import (
 )
 from patients.filters import (
     AssessmentFilter,
+    BreakGlassAccessFilter,
+    ConsentFilter,
     EvaluationFilter,
     PatientFilter,
     ReferringProviderFilter,
@@ -37,33 +39,14 @@ from patients.models import (
     Patient,
 )
 
-_400 = OpenApiResponse(description="Invalid input: field-level messages")
-_403 = OpenApiResponse(description="Your role does not allow this action")
-_404 = OpenApiResponse(description="No such record among those you may see")
+# 401, 403, 404 and 400 (input, filters) are documented for every endpoint by
+# ehr.api.schema.ClinicAutoSchema; views add what is particular to them.
 _409 = OpenApiResponse(description="The record is signed (locked) or already in that state")
-
-
-def _reads(serializer) -> dict:
-    """Schema of the list and retrieve actions, with their refusals."""
-    return {
-        "list": extend_schema(responses={200: serializer(many=True), 403: _403}),
-        "retrieve": extend_schema(responses={200: serializer, 403: _403, 404: _404}),
-    }
 
 
 # --- Referring providers ------------------------------------------------------------------------
 
 
-@extend_schema_view(
-    **_reads(ReferringProviderSerializer),
-    create=extend_schema(responses={201: ReferringProviderSerializer, 400: _400, 403: _403}),
-    update=extend_schema(
-        responses={200: ReferringProviderSerializer, 400: _400, 403: _403, 404: _404}
-    ),
-    partial_update=extend_schema(
-        responses={200: ReferringProviderSerializer, 400: _400, 403: _403, 404: _404}
-    ),
-)
 class ReferringProviderViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
     """Outside doctors who refer patients. Staff read them; the practice manager keeps them."""
 
@@ -95,13 +78,6 @@ class ReferringProviderViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
         description="Patients you may see: care team (and break-the-glass) for clinicians, "
         "every patient for the practice manager, the patients they referred for a "
         "referring provider (identification fields only).",
-        responses={200: PatientSerializer(many=True), 403: _403},
-    ),
-    retrieve=extend_schema(responses={200: PatientSerializer, 403: _403, 404: _404}),
-    create=extend_schema(responses={201: PatientSerializer, 400: _400, 403: _403}),
-    update=extend_schema(responses={200: PatientSerializer, 400: _400, 403: _403, 404: _404}),
-    partial_update=extend_schema(
-        responses={200: PatientSerializer, 400: _400, 403: _403, 404: _404}
     ),
 )
 class PatientViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
@@ -157,7 +133,7 @@ class PatientViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
 
     @extend_schema(
         request=CareTeamChangeSerializer,
-        responses={200: PatientSerializer, 400: _400, 403: _403, 404: _404, 409: _409},
+        responses={200: PatientSerializer, 409: _409},
         description="Add a clinician to, or remove one from, the care team "
         "(practice manager, or the patient's responsible prescriber).",
     )
@@ -181,7 +157,7 @@ class PatientViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
 
     @extend_schema(
         request=BreakGlassRequestSerializer,
-        responses={201: BreakGlassAccessSerializer, 400: _400, 403: _403, 404: _404, 409: _409},
+        responses={201: BreakGlassAccessSerializer, 409: _409},
         description="Open the record of a patient whose care team you are not on, for "
         "BREAK_GLASS_HOURS (default 4), giving a reason. Audited as break_glass and shown "
         "to the practice manager. Any clinician may break the glass on an existing patient; "
@@ -199,12 +175,11 @@ class PatientViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
         return Response(BreakGlassAccessSerializer(grant).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema_view(**_reads(BreakGlassAccessSerializer))
 class BreakGlassAccessViewSet(ReadOnlyClinicViewSet):
     """Every break-the-glass grant, for the practice manager (who reads the audit log)."""
 
     serializer_class = BreakGlassAccessSerializer
-    filterset_fields = ["user", "patient"]
+    filterset_class = BreakGlassAccessFilter
     ordering_fields = ["granted_at", "expires_at"]
     required_capabilities = {
         "list": Capability.READ_AUDIT_LOG,
@@ -218,10 +193,6 @@ class BreakGlassAccessViewSet(ReadOnlyClinicViewSet):
 # --- Safety alerts ------------------------------------------------------------------------------
 
 
-@extend_schema_view(
-    list=extend_schema(responses={200: SafetyAlertSerializer(many=True), 403: _403, 404: _404}),
-    retrieve=extend_schema(responses={200: SafetyAlertSerializer, 403: _403, 404: _404}),
-)
 class SafetyAlertViewSet(ReadOnlyClinicViewSet):
     """A patient's safety alerts (``/patients/{patient_id}/alerts/``), newest first."""
 
@@ -247,7 +218,7 @@ class SafetyAlertViewSet(ReadOnlyClinicViewSet):
 
     @extend_schema(
         request=AcknowledgeSerializer,
-        responses={200: SafetyAlertSerializer, 400: _400, 403: _403, 404: _404, 409: _409},
+        responses={200: SafetyAlertSerializer, 409: _409},
         description="A prescriber acknowledges the alert with a note; it leaves the active list.",
     )
     @action(detail=True, methods=["post"])
@@ -265,15 +236,11 @@ class SafetyAlertViewSet(ReadOnlyClinicViewSet):
 # --- Consents -----------------------------------------------------------------------------------
 
 
-@extend_schema_view(
-    **_reads(ConsentSerializer),
-    create=extend_schema(responses={201: ConsentSerializer, 400: _400, 403: _403}),
-)
 class ConsentViewSet(ReadCreateViewSet):
     """Informed consents for ketamine treatment. Recorded once; never edited."""
 
     serializer_class = ConsentSerializer
-    filterset_fields = ["patient"]
+    filterset_class = ConsentFilter
     ordering_fields = ["signed_on"]
     required_capabilities = {
         "list": Capability.VIEW_CLINICAL_RECORDS,
@@ -292,14 +259,8 @@ class ConsentViewSet(ReadCreateViewSet):
 
 
 @extend_schema_view(
-    **_reads(EvaluationSerializer),
-    create=extend_schema(responses={201: EvaluationSerializer, 400: _400, 403: _403}),
-    update=extend_schema(
-        responses={200: EvaluationSerializer, 400: _400, 403: _403, 404: _404, 409: _409}
-    ),
-    partial_update=extend_schema(
-        responses={200: EvaluationSerializer, 400: _400, 403: _403, 404: _404, 409: _409}
-    ),
+    update=extend_schema(responses={200: EvaluationSerializer, 409: _409}),
+    partial_update=extend_schema(responses={200: EvaluationSerializer, 409: _409}),
 )
 class EvaluationViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
     """Pre-treatment evaluations. A prescriber signs; a signed evaluation is corrected
@@ -344,7 +305,11 @@ class EvaluationViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
 
     @extend_schema(
         request=None,
-        responses={200: EvaluationSerializer, 400: _400, 403: _403, 404: _404, 409: _409},
+        responses={
+            200: EvaluationSerializer,
+            400: OpenApiResponse(description="The evaluation cannot be signed as it stands"),
+            409: _409,
+        },
         description="Sign (prescriber only). The eligibility must be decided (not pending). "
         "Once signed the evaluation is locked: edits answer 409; use amendments.",
     )
@@ -356,7 +321,8 @@ class EvaluationViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
         return Response(self.get_serializer(evaluation).data)
 
     @extend_schema(
-        responses={200: AmendmentSerializer(many=True), 403: _403, 404: _404},
+        responses={200: AmendmentSerializer(many=True)},
+        filters=False,
         description="The amendments of the evaluation, oldest first.",
     )
     @action(detail=True, methods=["get"], pagination_class=None)
@@ -368,7 +334,7 @@ class EvaluationViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
 
     @extend_schema(
         request=AmendmentSerializer,
-        responses={201: AmendmentSerializer, 400: _400, 403: _403, 404: _404, 409: _409},
+        responses={201: AmendmentSerializer, 409: _409},
         description="Append a correction to a signed evaluation. Amendments are never edited.",
     )
     @amendments.mapping.post
@@ -386,10 +352,7 @@ class EvaluationViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
 # --- Assessments --------------------------------------------------------------------------------
 
 
-@extend_schema_view(
-    **_reads(AssessmentSerializer),
-    create=extend_schema(responses={201: AssessmentSerializer, 400: _400, 403: _403, 409: _409}),
-)
+@extend_schema_view(create=extend_schema(responses={201: AssessmentSerializer, 409: _409}))
 class AssessmentViewSet(ReadCreateViewSet):
     """Rating scales with every item answer; total and severity are computed."""
 

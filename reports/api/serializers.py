@@ -21,7 +21,8 @@ class SummaryRequestSerializer(serializers.Serializer):
 
 class TreatmentSummarySerializer(serializers.ModelSerializer):
     pdf_url = serializers.SerializerMethodField(
-        help_text="Where to download the PDF once the summary is ready; null before."
+        help_text="Where to download the PDF once the summary is ready (a path on this "
+        "server); null before."
     )
     status_display = serializers.SerializerMethodField(
         help_text="The status in words, for a progress display."
@@ -53,7 +54,7 @@ class TreatmentSummarySerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.URLField(allow_null=True))
+    @extend_schema_field({"type": "string", "format": "uri-reference", "nullable": True})
     def get_pdf_url(self, summary) -> str | None:
         if summary.status != TreatmentSummary.Status.READY:
             return None

@@ -13,9 +13,8 @@ from reports.api.serializers import SummaryRequestSerializer, TreatmentSummarySe
 from reports.downloads import summary_pdf_response
 from reports.filters import SummaryFilter
 
-_400 = OpenApiResponse(description="Invalid input: field-level messages")
-_403 = OpenApiResponse(description="Your role does not allow this action")
-_404 = OpenApiResponse(description="No such summary (or patient) among those you may see")
+# 401, 403, 404 and 400 (input, filters) are documented for every endpoint by
+# ehr.api.schema.ClinicAutoSchema; views add what is particular to them.
 _409 = OpenApiResponse(description="The summary is not in a state that allows this")
 
 
@@ -23,11 +22,9 @@ _409 = OpenApiResponse(description="The summary is not in a state that allows th
     list=extend_schema(
         description="Summaries you may see: those of your care team's patients for clinicians, "
         "those released to you for a referring provider.",
-        responses={200: TreatmentSummarySerializer(many=True), 403: _403},
     ),
     retrieve=extend_schema(
         description="One summary; poll it for the status while the PDF is generated.",
-        responses={200: TreatmentSummarySerializer, 403: _403, 404: _404},
     ),
 )
 class TreatmentSummaryViewSet(ReadOnlyClinicViewSet):
@@ -62,7 +59,10 @@ class TreatmentSummaryViewSet(ReadOnlyClinicViewSet):
 
     @extend_schema(
         request=SummaryRequestSerializer,
-        responses={202: TreatmentSummarySerializer, 400: _400, 403: _403, 404: _404},
+        responses={
+            202: TreatmentSummarySerializer,
+            404: OpenApiResponse(description="No such patient among those you may see"),
+        },
         description="Request a summary. Answers at once (202) with the queued summary; the "
         "PDF is generated in the background. Poll the summary for its status.",
     )
@@ -87,8 +87,6 @@ class TreatmentSummaryViewSet(ReadOnlyClinicViewSet):
     @extend_schema(
         responses={
             (200, "application/pdf"): OpenApiTypes.BINARY,
-            403: _403,
-            404: _404,
             409: OpenApiResponse(description="The PDF is not ready (queued, generating, failed)"),
         },
         description="Download the PDF (every download is audited).",
@@ -102,7 +100,7 @@ class TreatmentSummaryViewSet(ReadOnlyClinicViewSet):
 
     @extend_schema(
         request=None,
-        responses={200: TreatmentSummarySerializer, 403: _403, 404: _404, 409: _409},
+        responses={200: TreatmentSummarySerializer, 409: _409},
         description="Sign a ready summary. The PDF is re-drawn with the signature "
         "(same content, same document id); it is then locked.",
     )
@@ -114,7 +112,13 @@ class TreatmentSummaryViewSet(ReadOnlyClinicViewSet):
 
     @extend_schema(
         request=None,
-        responses={200: TreatmentSummarySerializer, 400: _400, 403: _403, 404: _404, 409: _409},
+        responses={
+            200: TreatmentSummarySerializer,
+            400: OpenApiResponse(
+                description="The patient has no referring provider with an active portal account"
+            ),
+            409: _409,
+        },
         description="Release a signed summary to the patient's referring provider: their "
         "portal account may then read and download it, and they get an email with a link "
         "(no health information).",

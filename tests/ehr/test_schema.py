@@ -1,0 +1,94 @@
+"""The OpenAPI schema tells the truth about what every endpoint can answer."""
+
+import pytest
+from drf_spectacular.generators import SchemaGenerator
+
+pytestmark = pytest.mark.django_db
+
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def operations(schema):
+    for path, item in schema["paths"].items():
+        if path.startswith("/api/v1/") and path != "/api/v1/auth/token/":
+            for method in METHODS:
+                if method in item:
+                    yield path, method, item[method]
+
+
+def is_paginated_list(operation) -> bool:
+    return any(p["name"] == "page" for p in operation.get("parameters", []))
+
+
+def test_every_clinic_endpoint_documents_sign_in_and_role_refusals(schema):
+    missing = [
+        f"{method.upper()} {path}"
+        for path, method, operation in operations(schema)
+        if not {"401", "403"} <= set(operation["responses"])
+    ]
+    assert missing == []
+
+
+def test_every_endpoint_with_an_id_documents_404(schema):
+    missing = [
+        f"{method.upper()} {path}"
+        for path, method, operation in operations(schema)
+        if "{" in path and "404" not in operation["responses"]
+    ]
+    assert missing == []
+
+
+def test_every_list_documents_a_bad_filter_and_a_page_past_the_end(schema):
+    lists = [(path, op) for path, method, op in operations(schema) if is_paginated_list(op)]
+
+    assert len(lists) > 10
+    for path, operation in lists:
+        assert {"400", "404"} <= set(operation["responses"]), path
+        page = next(p for p in operation["parameters"] if p["name"] == "page")
+        assert page["schema"]["minimum"] == 1, path
+
+
+def test_every_write_documents_invalid_input_and_takes_json_only(schema):
+    for path, method, operation in operations(schema):
+        if "requestBody" in operation:
+            assert list(operation["requestBody"]["content"]) == ["application/json"], path
+            assert "400" in operation["responses"], f"{method.upper()} {path}"
+
+
+def test_a_form_encoded_body_is_refused_with_415(api, nurse, patient):
+    response = api(nurse).post(
+        "/api/v1/consents/",
+        {"patient": patient.pk, "form_version": "v3", "signed_on": "2024-01-02", "witness": "A"},
+        format="multipart",
+    )
+
+    assert response.status_code == 415
+
+
+def test_page_zero_and_a_page_past_the_end_are_404(api, nurse, patient):
+    client = api(nurse)
+
+    assert client.get("/api/v1/patients/?page=1").status_code == 200
+    assert client.get("/api/v1/patients/?page=0").status_code == 404
+    assert client.get("/api/v1/patients/?page=2").status_code == 404
+
+
+def test_the_summary_pdf_url_is_documented_as_the_path_it_is(schema):
+    pdf_url = schema["components"]["schemas"]["TreatmentSummary"]["properties"]["pdf_url"]
+
+    assert (pdf_url["type"], pdf_url["format"], pdf_url["nullable"]) == (
+        "string",
+        "uri-reference",
+        True,
+    )
+
+
+def test_the_amendment_list_takes_no_evaluation_filters(schema):
+    operation = schema["paths"]["/api/v1/evaluations/{id}/amendments/"]["get"]
+
+    assert [p["name"] for p in operation["parameters"]] == ["id"]

@@ -1,0 +1,78 @@
+"""Filters by a related id: an id the user may not see reads like one that does not exist."""
+
+import pytest
+
+from tests.factories import PatientFactory
+from tests.patients.factories import ConsentFactory, EvaluationFactory
+
+pytestmark = pytest.mark.django_db
+
+NO_SUCH_ID = 999_999
+
+
+@pytest.fixture
+def other_patient(prescriber):
+    """A patient whose care team the nurse is not on, with records of each kind."""
+    other = PatientFactory()
+    EvaluationFactory(patient=other, evaluator=prescriber)
+    ConsentFactory(patient=other, recorded_by=prescriber)
+    return other
+
+
+@pytest.mark.parametrize("resource", ["evaluations", "consents", "assessments"])
+def test_nurse_filtering_by_a_patient_off_her_team_gets_the_same_empty_list_as_for_no_patient(
+    api, nurse, other_patient, resource
+):
+    client = api(nurse)
+
+    hidden = client.get(f"/api/v1/{resource}/", {"patient": other_patient.pk})
+    missing = client.get(f"/api/v1/{resource}/", {"patient": NO_SUCH_ID})
+
+    assert (hidden.status_code, missing.status_code) == (200, 200)
+    assert (
+        hidden.json()
+        == missing.json()
+        == {
+            "count": 0,
+            "next": None,
+            "previous": None,
+            "results": [],
+        }
+    )
+
+
+def test_nurse_filtering_by_her_own_patient_finds_the_records(api, nurse, patient, prescriber):
+    EvaluationFactory(patient=patient, evaluator=prescriber)
+
+    response = api(nurse).get("/api/v1/evaluations/", {"patient": patient.pk})
+
+    assert [row["patient"] for row in response.json()["results"]] == [patient.pk]
+
+
+@pytest.mark.parametrize("value", ["abc", "1.5"])
+def test_an_id_filter_that_is_not_a_whole_number_is_400(api, nurse, value):
+    response = api(nurse).get("/api/v1/evaluations/", {"patient": value})
+
+    assert response.status_code == 400
+    assert "patient" in response.json()
+
+
+def test_patient_filters_by_a_provider_or_prescriber_that_does_not_exist_find_nobody(
+    api, admin_user, patient
+):
+    client = api(admin_user)
+
+    for name in ("referring_provider", "responsible_prescriber"):
+        response = client.get("/api/v1/patients/", {name: NO_SUCH_ID})
+        assert response.status_code == 200, name
+        assert response.json()["count"] == 0, name
+
+
+def test_audit_log_filtered_by_an_unknown_user_or_patient_is_empty_not_400(api, admin_user):
+    client = api(admin_user)
+    client.get("/api/v1/patients/")  # leaves one event
+
+    for name in ("user", "patient"):
+        response = client.get("/api/v1/audit-events/", {name: NO_SUCH_ID})
+        assert response.status_code == 200, name
+        assert response.json()["count"] == 0, name
