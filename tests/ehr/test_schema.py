@@ -78,6 +78,22 @@ def test_page_zero_and_a_page_past_the_end_are_404(api, nurse, patient):
     assert client.get("/api/v1/patients/?page=2").status_code == 404
 
 
+@pytest.mark.parametrize(("page_size", "status"), [("abc", 400), ("false", 400), ("2", 200)])
+def test_a_page_size_that_is_not_a_whole_number_is_400(api, nurse, patient, page_size, status):
+    response = api(nurse).get("/api/v1/patients/", {"page_size": page_size})
+
+    assert response.status_code == status
+    if status == 400:
+        assert "page_size" in response.json()
+
+
+def test_a_page_size_out_of_range_falls_back_to_the_limits(api, nurse, patient):
+    client = api(nurse)
+
+    assert client.get("/api/v1/patients/", {"page_size": "0"}).status_code == 200
+    assert client.get("/api/v1/patients/", {"page_size": "1000"}).status_code == 200
+
+
 def test_the_summary_pdf_url_is_documented_as_the_path_it_is(schema):
     pdf_url = schema["components"]["schemas"]["TreatmentSummary"]["properties"]["pdf_url"]
 
