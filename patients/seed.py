@@ -1,8 +1,10 @@
-"""Demo referring providers, patients, consents, evaluations, baseline scales and one alert.
+"""Demo referring providers, patients, consents, evaluations, scales, alerts, break-the-glass.
 
 Idempotent: a provider is found by NPI and a patient by name and date of birth;
-what exists already is left alone. Everything is written through the services,
-so the demo data obeys the same rules as the clinic's.
+what exists already is left alone, and the extras of a patient (a safety alert
+acknowledged with a note, a break-the-glass opening by the nurse) are made once.
+Everything is written through the services, so the demo data obeys the same
+rules as the clinic's.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from ehr.audit import audit_record
+from ehr.models import AuditAction
 from patients import services
 from patients.contraindications import CONTRAINDICATION_KEYS
-from patients.models import Patient, ReferringProvider
+from patients.models import BreakGlassAccess, Patient, ReferringProvider
 
 PROVIDERS = [
     dict(
@@ -50,6 +54,7 @@ GAD7_MODERATE = [2, 2, 2, 1, 2, 2, 1]  # 12 moderate
 PHQ9_MODERATE = [2, 1, 2, 1, 1, 2, 1, 1, 0]  # 11 moderate
 PHQ9_SELF_HARM = [2, 2, 3, 2, 2, 2, 2, 1, 1]  # 17 moderately severe, item 9 = 1
 PCL5_PROBABLE = [3, 3, 2, 3, 2, 3, 2, 3, 2, 2, 3, 2, 3, 2, 3, 3, 2, 3, 2, 2]  # 50
+PHQ9_PASSIVE_THOUGHTS = [2, 1, 2, 1, 1, 1, 1, 1, 1]  # 11 moderate, item 9 = 1
 
 EVALUATION_TEXT = dict(
     psychiatric_history="Symptoms for more than ten years; no psychiatric admissions.",
@@ -151,7 +156,11 @@ PATIENTS = [
         status="active",
         provider=2,
         evaluation=dict(eligibility="eligible"),
-        scales={"PCL5": PCL5_PROBABLE, "PHQ9": PHQ9_MODERATE},
+        scales={"PCL5": PCL5_PROBABLE, "PHQ9": PHQ9_PASSIVE_THOUGHTS},
+        # The baseline PHQ-9 raised a self-harm alert; the prescriber assessed him.
+        acknowledge_alerts="Passive thoughts of death on some days, no plan or intent; "
+        "C-SSRS screen negative. Safety plan reviewed with him and his partner, crisis line "
+        "numbers given. Cleared to start; re-screen at every visit.",
     ),
     dict(
         first_name="Chloé",
@@ -161,8 +170,10 @@ PATIENTS = [
         primary_diagnosis="F40.243",
         status="referred",
         provider=1,
-        # Not on the demo nurse's care team.
+        # Not on the demo nurse's care team: she opened the record by breaking the glass.
         nurse=False,
+        break_glass="She phoned the infusion suite about fasting before her first visit and "
+        "her care team is not in today; checking the referral letter to answer her.",
     ),
 ]
 
@@ -173,14 +184,20 @@ def seed(*, users: dict, stdout) -> None:
     providers = [_provider(spec, users=users, actor=admin) for spec in PROVIDERS]
     created = 0
     for number, spec in enumerate(PATIENTS, start=1):
-        if Patient.objects.filter(
+        patient = Patient.objects.filter(
             first_name=spec["first_name"],
             last_name=spec["last_name"],
             date_of_birth=spec["date_of_birth"],
-        ).exists():
-            continue
-        _patient(spec, number=number, providers=providers, prescriber=prescriber, nurse=nurse)
-        created += 1
+        ).first()
+        if patient is None:
+            patient = _patient(
+                spec, number=number, providers=providers, prescriber=prescriber, nurse=nurse
+            )
+            created += 1
+        if "acknowledge_alerts" in spec:
+            _acknowledge_alerts(patient, note=spec["acknowledge_alerts"], prescriber=prescriber)
+        if "break_glass" in spec:
+            _break_glass(patient, reason=spec["break_glass"], clinician=nurse)
     stdout.write(
         f"patients: {len(providers)} referring providers, {created} new patients "
         f"({Patient.objects.count()} in all)."
@@ -251,3 +268,19 @@ def _patient(spec: dict, *, number: int, providers, prescriber, nurse) -> Patien
     if sign:
         services.evaluation_sign(actor=prescriber, evaluation=evaluation)
     return patient
+
+
+def _acknowledge_alerts(patient: Patient, *, note: str, prescriber) -> None:
+    """The prescriber acknowledges the patient's open safety alerts with a note."""
+    for alert in patient.safety_alerts.filter(acknowledged_at__isnull=True):
+        services.safety_alert_acknowledge(actor=prescriber, alert=alert, note=note)
+
+
+def _break_glass(patient: Patient, *, reason: str, clinician) -> None:
+    """The clinician, off the care team, opened the record with a reason (audited, as live)."""
+    if BreakGlassAccess.objects.filter(user=clinician, patient=patient).exists():
+        return
+    grant = services.break_glass_open(actor=clinician, patient=patient, reason=reason)
+    audit_record(
+        action=AuditAction.BREAK_GLASS, user=clinician, obj=grant, detail=grant.reason[:400]
+    )

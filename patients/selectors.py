@@ -122,6 +122,15 @@ def patient_for_break_glass(*, user, pk) -> Patient:
     return _get_or_404(Patient.objects.all(), pk)
 
 
+def live_break_glass_grant(*, user, patient: Patient) -> BreakGlassAccess | None:
+    """The user's break-the-glass grant on this patient still in force (the latest), or None."""
+    return (
+        BreakGlassAccess.objects.filter(user=user, patient=patient, expires_at__gt=timezone.now())
+        .order_by("-expires_at")
+        .first()
+    )
+
+
 def break_glass_list_for_user(*, user) -> QuerySet[BreakGlassAccess]:
     """Break-the-glass grants, for whoever reads the audit log (the practice manager)."""
     if not can(user, Capability.READ_AUDIT_LOG):

@@ -147,6 +147,9 @@ def chart_context(request, patient: Patient, clinical: bool, **forms) -> dict:
         )
     if not clinical:
         return context
+    if user.pk not in team_ids:
+        # Off the care team: the record is open by break-the-glass; say so, and until when.
+        context["emergency_access"] = selectors.live_break_glass_grant(user=user, patient=patient)
     assessments = list(
         selectors.assessment_list_for_user(user=user)
         .filter(patient=patient)

@@ -254,6 +254,20 @@ def test_another_prescriber_cannot_change_this_care_team(
     assert second_nurse.pk not in care_team_ids(patient)
 
 
+def test_a_chart_opened_by_breaking_the_glass_says_so_with_the_reason_and_expiry(
+    client_for, outside_nurse, nurse, patient, break_glass
+):
+    grant = break_glass(outside_nurse, patient)
+
+    page = client_for(outside_nurse).get(chart_url(patient)).content.decode()
+    own = client_for(nurse).get(chart_url(patient)).content.decode()
+
+    banner = page[page.index('id="emergency-access"') :][:600]
+    assert f"until {timezone.localtime(grant.expires_at):%H:%M}" in banner
+    assert "Covering the infusion suite" in banner
+    assert 'id="emergency-access"' not in own
+
+
 def test_patient_names_are_shown_literally(client_for, nurse):
     hostile = PatientFactory(
         first_name="<script>alert(1)</script>", last_name="<b>x</b>", care_team=[nurse]
