@@ -165,20 +165,28 @@ def login_enrol(request):
     user, next_url = _pending(request)
     if user is None or has_second_factor(user):
         return redirect("frontend:login")
+    device, form, confirmed = _enrolment(request, user)
+    if confirmed is not None:
+        return _complete_login(request, user, confirmed, next_url)
+    return render(
+        request, "frontend/enrol.html", _enrolment_context(device, form, during_login=True)
+    )
+
+
+def _enrolment(request, user):
+    """The pending authenticator, the code form, and the device once a posted code confirms it."""
     device = totp_device_pending(user=user)
     form = OneTimeCodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            device = totp_device_confirm(
+            confirmed = totp_device_confirm(
                 user=user, token=form.cleaned_data["code"], request=request
             )
         except RuleViolation as exc:
             add_service_error(form, exc)
         else:
-            return _complete_login(request, user, device, next_url)
-    return render(
-        request, "frontend/enrol.html", _enrolment_context(device, form, during_login=True)
-    )
+            return device, form, confirmed
+    return device, form, None
 
 
 def _enrolment_context(device, form, *, during_login: bool) -> dict:
@@ -200,19 +208,11 @@ def account_security(request):
     wants_new = request.method == "POST" or request.GET.get("enrol") == "1" or not enrolled
     context = {"enrolled": enrolled, "otp_required": settings.OTP_REQUIRED}
     if wants_new:
-        device = totp_device_pending(user=user)
-        form = OneTimeCodeForm(request.POST if request.method == "POST" else None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                device = totp_device_confirm(
-                    user=user, token=form.cleaned_data["code"], request=request
-                )
-            except RuleViolation as exc:
-                add_service_error(form, exc)
-            else:
-                otp_login(request, device)
-                messages.success(request, "Your authenticator app is enrolled.")
-                return redirect("frontend:account_security")
+        device, form, confirmed = _enrolment(request, user)
+        if confirmed is not None:
+            otp_login(request, confirmed)
+            messages.success(request, "Your authenticator app is enrolled.")
+            return redirect("frontend:account_security")
         context.update(_enrolment_context(device, form, during_login=False))
     return render(request, "frontend/account_security.html", context)
 
