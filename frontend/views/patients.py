@@ -209,7 +209,7 @@ def break_glass(request, patient_id):
                 return redirect("frontend:patient_chart", patient.pk)
             add_service_error(form, exc)
         else:
-            request.audit.record(grant.patient, AuditAction.BREAK_GLASS, detail=grant.reason)
+            request.audit.record(grant, AuditAction.BREAK_GLASS, detail=grant.reason)
             messages.warning(
                 request,
                 f"Emergency access opened until {timezone.localtime(grant.expires_at):%H:%M}. "

@@ -69,7 +69,9 @@ def staff_pages(session, patient, admin_user, referrer):
     }
     for pattern in _frontend_patterns():
         if pattern.name.startswith("session_") and pattern.name != "session_schedule":
-            by_name[pattern.name] = {"session_id": session.pk}
+            # A flowsheet entry's id: the role check comes before any lookup.
+            entry_ids = {name: 1 for name in pattern.pattern.converters if name != "session_id"}
+            by_name[pattern.name] = {"session_id": session.pk, **entry_ids}
     return {name: reverse(f"frontend:{name}", kwargs=kwargs) for name, kwargs in by_name.items()}
 
 
@@ -192,6 +194,9 @@ def test_breaking_the_glass_opens_the_chart_for_hours_and_is_audited(
     assert grant.reason == "Covering for Kelly; patient in chair 3 is unwell"
     event = AuditEvent.objects.get(action="break_glass")
     assert (event.user, event.patient) == (outside_nurse, patient)
+    # The same event as the API's: it names the grant, with the reason.
+    assert (event.object_type, event.object_id) == ("breakglassaccess", str(grant.pk))
+    assert event.detail == grant.reason
     log = client_for(admin_user).get(reverse("frontend:break_glass_log"))
     assert "Covering for Kelly; patient in chair 3 is unwell" in log.content.decode()
 
