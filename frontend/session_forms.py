@@ -155,22 +155,51 @@ class SideEffectForm(forms.Form):
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
 
+def focus_first_field(form) -> None:
+    """Give the first field with an error (else the first field) the ``autofocus`` attribute:
+    a form swapped in by htmx, or a page that opens on it, puts the cursor there."""
+    name = next((name for name in form.fields if name in form.errors), next(iter(form.fields)))
+    form.fields[name].widget.attrs["autofocus"] = True
+
+
+class VitalsCorrectionForm(VitalsForm):
+    """Correcting a reading: every value shown as stored; the time stays required."""
+
+    field_order = ["bp_systolic", "bp_diastolic", "heart_rate", "spo2", "resp_rate"]
+    recorded_at = forms.DateTimeField(label="Time", widget=DATETIME)
+
+
+#: 0–10 as a row of buttons. No score is chosen until the clinician chooses one:
+#: a preset value that nobody touched would be recorded as if the patient had said it.
+SCORE_CHOICES = [(score, str(score)) for score in range(11)]
+
+
+def _score_field(label: str, what: str) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=label,
+        choices=SCORE_CHOICES,
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": f"Choose the {what} score (0–10) the patient gives; none is preset."
+        },
+    )
+
+
 class MoodNoteForm(forms.Form):
     phase = forms.ChoiceField(choices=MoodNote.Phase.choices, widget=forms.RadioSelect)
-    mood = forms.IntegerField(
-        label="Mood (0 worst – 10 best)",
-        widget=forms.NumberInput(attrs={"type": "range", "min": 0, "max": 10, "step": 1}),
-        initial=5,
-    )
-    anxiety = forms.IntegerField(
-        label="Anxiety (0 none – 10 extreme)",
-        widget=forms.NumberInput(attrs={"type": "range", "min": 0, "max": 10, "step": 1}),
-        initial=5,
-    )
+    mood = _score_field("Mood (0 worst – 10 best)", "mood")
+    anxiety = _score_field("Anxiety (0 none – 10 extreme)", "anxiety")
     text = forms.CharField(label="Note", widget=forms.Textarea(attrs={"rows": 2}), required=False)
     recorded_at = forms.DateTimeField(
         label="Time", widget=DATETIME, required=False, help_text=NOW_HELP
     )
+
+
+class MoodNoteCorrectionForm(MoodNoteForm):
+    """Correcting a mood note: the stored values shown; the time stays required."""
+
+    recorded_at = forms.DateTimeField(label="Time", widget=DATETIME)
 
 
 class DischargeForm(forms.Form):

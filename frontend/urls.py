@@ -94,7 +94,27 @@ urlpatterns = [
         sessions.session_side_effect,
         name="session_side_effect",
     ),
+    path(
+        "sessions/<int:session_id>/vitals/<int:vital_id>/",
+        sessions.session_vital_row,
+        name="session_vital_row",
+    ),
+    path(
+        "sessions/<int:session_id>/vitals/<int:vital_id>/edit/",
+        sessions.session_vital_edit,
+        name="session_vital_edit",
+    ),
     path("sessions/<int:session_id>/mood-notes/", sessions.session_mood, name="session_mood"),
+    path(
+        "sessions/<int:session_id>/mood-notes/<int:note_id>/",
+        sessions.session_mood_row,
+        name="session_mood_row",
+    ),
+    path(
+        "sessions/<int:session_id>/mood-notes/<int:note_id>/edit/",
+        sessions.session_mood_edit,
+        name="session_mood_edit",
+    ),
     path(
         "sessions/<int:session_id>/discharge/", sessions.session_discharge, name="session_discharge"
     ),

@@ -106,12 +106,15 @@ def session_chart(*, user, pk) -> InfusionSession:
     queryset = session_list_for_user(user=user).prefetch_related(
         Prefetch(
             "vitals",
-            queryset=VitalSign.objects.select_related("protocol", "recorded_by").order_by(
-                "recorded_at", "id"
-            ),
+            queryset=VitalSign.objects.select_related(
+                "protocol", "recorded_by", "corrected_by"
+            ).order_by("recorded_at", "id"),
         ),
         Prefetch("side_effects", queryset=SideEffect.objects.select_related("recorded_by")),
-        Prefetch("mood_notes", queryset=MoodNote.objects.select_related("recorded_by")),
+        Prefetch(
+            "mood_notes",
+            queryset=MoodNote.objects.select_related("recorded_by", "corrected_by"),
+        ),
         Prefetch("amendments", queryset=SessionAmendment.objects.select_related("author")),
         "assessments",
     )
@@ -151,9 +154,14 @@ def sessions_for_patient_record(
 def vitals_of_session(*, session: InfusionSession) -> QuerySet[VitalSign]:
     return (
         VitalSign.objects.filter(session=session)
-        .select_related("protocol", "recorded_by")
+        .select_related("protocol", "recorded_by", "corrected_by")
         .order_by("recorded_at", "id")
     )
+
+
+def vital_sign_of_session(*, session: InfusionSession, pk) -> VitalSign:
+    """One reading of the session, or 404 (a reading of another session is not found here)."""
+    return _get_or_404(vitals_of_session(session=session), pk, "vital-signs reading")
 
 
 def side_effects_of_session(*, session: InfusionSession) -> QuerySet[SideEffect]:
@@ -167,9 +175,14 @@ def side_effects_of_session(*, session: InfusionSession) -> QuerySet[SideEffect]
 def mood_notes_of_session(*, session: InfusionSession) -> QuerySet[MoodNote]:
     return (
         MoodNote.objects.filter(session=session)
-        .select_related("recorded_by")
+        .select_related("recorded_by", "corrected_by")
         .order_by("recorded_at", "id")
     )
+
+
+def mood_note_of_session(*, session: InfusionSession, pk) -> MoodNote:
+    """One mood note of the session, or 404."""
+    return _get_or_404(mood_notes_of_session(session=session), pk, "mood note")
 
 
 def amendments_of_session(*, session: InfusionSession) -> QuerySet[SessionAmendment]:

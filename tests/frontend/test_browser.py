@@ -61,12 +61,10 @@ def save_vitals(page, systolic, diastolic, heart_rate, spo2, resp_rate):
     page.locator("#vitals-save").click()
 
 
-def save_mood(page, phase, mood_steps, text):
-    page.locator("#mood .button-choices").get_by_text(phase, exact=True).click()
-    slider = page.locator("#id_mood-mood")
-    slider.focus()
-    for _ in range(mood_steps):
-        page.keyboard.press("ArrowRight")
+def save_mood(page, phase, mood, anxiety, text):
+    page.locator("#field-mood-phase").get_by_text(phase, exact=True).click()
+    page.locator("#field-mood-mood").get_by_text(str(mood), exact=True).click()
+    page.locator("#field-mood-anxiety").get_by_text(str(anxiety), exact=True).click()
     page.locator("#id_mood-text").fill(text)
     page.locator("#mood-save").click()
 
@@ -112,7 +110,7 @@ def test_a_full_infusion_is_charted_signed_summarised_and_downloaded_by_the_refe
     nurse_page.locator("#checks-save").click()
     expect(nurse_page.locator("#verification")).to_contain_text("Verified by Daniel Reyes")
     expect(nurse_page.locator("#start-infusion")).to_be_enabled()
-    save_mood(nurse_page, "Pre", 0, "Nervous but ready")
+    save_mood(nurse_page, "Pre", 5, 6, "Nervous but ready")
     expect(chart_section(nurse_page, "mood")).to_contain_text("Nervous but ready")
     nurse_page.locator("#start-infusion").click()
     expect(nurse_page.locator("#session-status")).to_have_text("In Progress")
@@ -138,13 +136,13 @@ def test_a_full_infusion_is_charted_signed_summarised_and_downloaded_by_the_refe
     nurse_page.get_by_label("Intervention").fill("Ondansetron 4 mg IV")
     nurse_page.locator("#side-effect-save").click()
     expect(chart_section(nurse_page, "side-effects")).to_contain_text("Nausea, grade 1")
-    save_mood(nurse_page, "During", 1, "Floating, calm")
-    expect(chart_section(nurse_page, "mood")).to_contain_text("mood 6/10")
+    save_mood(nurse_page, "During", 6, 3, "Floating, calm")
+    expect(chart_section(nurse_page, "mood")).to_contain_text("mood 6/10 · anxiety 3/10")
 
     # End of the infusion, post note, discharge checklist.
     nurse_page.locator("#complete-infusion").click()
     expect(nurse_page.locator("#session-status")).to_have_text("Completed")
-    save_mood(nurse_page, "Post", 3, "Clear-headed, relieved")
+    save_mood(nurse_page, "Post", 8, 2, "Clear-headed, relieved")
     expect(chart_section(nurse_page, "mood")).to_contain_text("Clear-headed, relieved")
     for item in ("Alert and oriented", "Vitals near baseline", "Ambulating", "Escort present"):
         nurse_page.get_by_label(item).check()
@@ -232,7 +230,7 @@ def test_hostile_text_is_shown_literally_in_the_browser(sign_in, running_session
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.goto(reverse("frontend:session_chart", args=[running_session.pk]))
 
-    save_mood(page, "During", 0, "<script>alert(1)</script>")
+    save_mood(page, "During", 5, 5, "<script>alert(1)</script>")
     expect(page.locator("#mood")).to_contain_text("<script>alert(1)</script>")
     page.locator("#id_sideeffect-effect").select_option("other")
     page.get_by_label("If other: what").fill("<b>x</b>")
@@ -289,11 +287,133 @@ def test_sign_in_and_a_vitals_entry_work_from_the_keyboard_alone(
 
     page.goto(reverse("frontend:session_chart", args=[running_session.pk]))
     page.get_by_label("Systolic").focus()
-    for value in ("126", "80", "72", "98", "14"):
+    for value in ("126", "80", "72", "98"):
         page.keyboard.type(value)
         page.keyboard.press("Tab")
-    expect(page.locator("#id_vitals-recorded_at")).to_be_focused()
+    page.keyboard.type("14")
     page.keyboard.press("Enter")
 
     expect(page.locator("table.flowsheet tr[id^=vital-]")).to_have_count(1)
     expect(page.locator("table.flowsheet")).to_contain_text("126/80")
+
+
+def _posts_to(page, path_part):
+    """The POST requests the page sends whose URL contains ``path_part``, as they happen."""
+    sent = []
+    page.on(
+        "request",
+        lambda request: (
+            sent.append(request.url)
+            if request.method == "POST" and path_part in request.url
+            else None
+        ),
+    )
+    return sent
+
+
+def test_enter_submits_a_charting_form_only_when_it_is_complete_and_never_from_a_time_field(
+    sign_in, nurse, running_session
+):
+    page = sign_in(nurse)
+    page.goto(reverse("frontend:session_chart", args=[running_session.pk]))
+    posts = _posts_to(page, "/vitals/")
+    rows = page.locator("table.flowsheet tr[id^=vital-]")
+
+    # Incomplete: nothing is sent, the cursor goes to the first empty required field.
+    page.get_by_label("Systolic").fill("126")
+    page.get_by_label("Systolic").press("Enter")
+    expect(page.get_by_label("Diastolic")).to_be_focused()
+    page.get_by_label("Diastolic").fill("80")
+    page.get_by_label("Heart rate").fill("72")
+    page.get_by_label("SpO2 %").fill("98")
+    page.get_by_label("Resp. rate").fill("14")
+
+    # Enter in the time field (complete form or not) never submits.
+    time_field = page.locator("#id_vitals-recorded_at")
+    time_field.focus()
+    page.keyboard.press("Enter")
+    expect(time_field).to_be_focused()
+    expect(page.locator("#vitals-save")).to_be_visible()
+
+    # Complete, from a number field: saved. (Had the time field sent the form, the form
+    # would be empty by now and this Enter would send nothing, or a second reading.)
+    with page.expect_request(lambda r: r.method == "POST" and "/vitals/" in r.url):
+        page.get_by_label("Resp. rate").press("Enter")
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("126/80")
+    assert len(posts) == 1
+
+
+def test_mood_and_anxiety_must_be_chosen_and_can_be_chosen_from_the_keyboard(
+    sign_in, nurse, running_session
+):
+    page = sign_in(nurse)
+    page.goto(reverse("frontend:session_chart", args=[running_session.pk]))
+    mood = page.locator("#field-mood-mood")
+    expect(mood.locator("input:checked")).to_have_count(0)
+
+    page.locator("#id_mood-text").fill("Quiet, eyes closed")
+    page.locator("#mood-save").click()
+    expect(mood.locator(".field-error")).to_contain_text("Choose the mood score")
+    expect(page.locator("#field-mood-anxiety .field-error")).to_contain_text("anxiety score")
+    expect(page.locator("#mood .entries")).to_contain_text("None recorded")
+
+    # Arrow keys move through 0–10 inside each group; Enter saves the complete note.
+    page.locator("#id_mood-mood_0").focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    expect(page.locator("#id_mood-mood_3")).to_be_checked()
+    page.locator("#id_mood-anxiety_0").focus()
+    for _ in range(7):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+
+    expect(page.locator("#mood .entries")).to_contain_text("mood 3/10 · anxiety 7/10")
+    expect(page.locator("#mood .entries")).to_contain_text("Quiet, eyes closed")
+
+
+def test_a_mistyped_reading_is_corrected_in_its_row_from_the_keyboard(
+    sign_in, nurse, running_session
+):
+    from sessions import services
+
+    reading = services.vitals_record(
+        actor=nurse,
+        session=running_session,
+        recorded_at=timezone.now() - datetime.timedelta(minutes=2),
+        bp_systolic=190,
+        bp_diastolic=90,
+        heart_rate=80,
+        spo2=98,
+        resp_rate=14,
+    )
+    page = sign_in(nurse)
+    page.goto(reverse("frontend:session_chart", args=[running_session.pk]))
+    row = page.locator(f"#entry-vital-{reading.pk}")
+    expect(row.locator("tr.alert-detail")).to_contain_text("Systolic blood pressure 190")
+    edit = page.get_by_role("link", name=re.compile("^Edit reading at"))
+
+    # Escape leaves the form and gives the focus back to Edit.
+    edit.focus()
+    page.keyboard.press("Enter")
+    systolic = page.locator(f"#id_vital-{reading.pk}-bp_systolic")
+    expect(systolic).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator(f"#vital-{reading.pk}-edit")).to_be_focused()
+
+    # An impossible value comes back with its message next to the field.
+    page.keyboard.press("Enter")
+    expect(systolic).to_be_focused()
+    systolic.fill("85")
+    systolic.press("Enter")
+    diastolic_error = page.locator(f"#field-vital-{reading.pk}-bp_diastolic .field-error")
+    expect(diastolic_error).to_contain_text("must be below systolic")
+    expect(page.locator(f"#id_vital-{reading.pk}-bp_diastolic")).to_be_focused()
+
+    systolic.fill("140")
+    systolic.press("Enter")
+    expect(row.locator(f"#vital-{reading.pk}")).to_contain_text("140/90")
+    expect(row.locator("tr.alert-detail")).to_have_count(0)
+    expect(row).to_contain_text("Corrected by Siobhán Kelly")
+    expect(page.locator(f"#vital-{reading.pk}-edit")).to_be_focused()
+    expect(page.locator("#chart-saved")).to_contain_text("Reading corrected")

@@ -491,3 +491,391 @@ def test_the_board_costs_the_same_queries_for_more_sessions(
         )
     with django_assert_max_num_queries(baseline):
         client.get(reverse("frontend:board"))
+
+
+# --- one rule, one function: what the screen explains comes from the services ---------------
+
+
+def test_a_dose_the_order_no_longer_covers_disables_verification_with_the_reason(
+    client_for, prescriber, session
+):
+    session_services.course_update(
+        actor=prescriber, course=session.course, dose_mg_per_kg=Decimal("0.40")
+    )
+    session = InfusionSession.objects.get(pk=session.pk)
+    expected = session_services.dose_verification_blockers(session=session, user=prescriber)
+
+    body = client_for(prescriber).get(url("session_chart", session)).content.decode()
+
+    assert 'id="verify-dose" disabled' in body
+    assert len(expected) == 1
+    assert f"<p>{expected[0]}</p>" in body.replace("&#x27;", "'")
+
+
+def test_a_cancelled_session_offers_no_entry_forms_and_no_corrections(client_for, nurse, session):
+    reading = session_services.vitals_record(
+        actor=nurse,
+        session=session,
+        recorded_at=timezone.now(),
+        bp_systolic=128,
+        bp_diastolic=80,
+        heart_rate=76,
+        spo2=98,
+        resp_rate=14,
+    )
+    session_services.session_cancel(actor=nurse, session=session, reason="Unwell")
+
+    body = client_for(nurse).get(url("session_chart", session)).content.decode()
+
+    for control in ("vitals-save", "side-effect-save", "mood-save", f"vital-{reading.pk}-edit"):
+        assert f'id="{control}"' not in body
+    assert 'id="notes-save"' in body
+
+
+@pytest.mark.parametrize(("grade", "serious"), [(3, True), (2, False)])
+def test_a_side_effect_is_marked_serious_from_grade_3(
+    client_for, nurse, running_session, grade, serious
+):
+    post(
+        client_for(nurse),
+        "session_side_effect",
+        running_session,
+        {"sideeffect-effect": "vomiting", "sideeffect-grade": str(grade)},
+    )
+
+    body = client_for(nurse).get(url("session_chart", running_session)).content.decode()
+
+    assert (f'class="grade-{grade} sae"' in body) is serious
+    assert f"<strong>Vomiting</strong>, grade {grade}" in body
+
+
+# --- the audit line of an action names what happened, never the clinician's words ------------
+
+
+def test_an_override_from_the_screen_is_audited_with_the_dose_not_the_reason(
+    client_for, prescriber, session
+):
+    client = client_for(prescriber)
+    before = AuditEvent.objects.count()
+
+    post(
+        client,
+        "session_override",
+        session,
+        {"override-dose_mg_per_kg": "0.60", "override-reason": "FREE-TEXT-MARKER partial"},
+    )
+
+    event = AuditEvent.objects.order_by("id")[before:].get()
+    assert (event.action, event.object_type) == ("update", "infusionsession")
+    assert event.detail == "dose override to 0.60 mg/kg (reason recorded on the session)"
+
+
+def test_a_go_ahead_and_a_stop_from_the_screen_are_audited_without_their_reasons(
+    client_for, nurse, prescriber, ready_session
+):
+    session_services.session_update(
+        actor=nurse, session=ready_session, pre_bp_systolic=164, pre_bp_diastolic=98
+    )
+    doctor, nurse_client = client_for(prescriber), client_for(nurse)
+    before = AuditEvent.objects.count()
+
+    post(
+        doctor, "session_go_ahead", ready_session, {"goahead-reason": "FREE-TEXT-MARKER rechecked"}
+    )
+    post(nurse_client, "session_start", ready_session)
+    post(nurse_client, "session_stop", ready_session, {"stop-reason": "FREE-TEXT-MARKER"})
+
+    details = [e.detail for e in AuditEvent.objects.order_by("id")[before:]]
+    assert details == [
+        "go-ahead despite pre-infusion blood pressure hold (reason recorded on the session)",
+        "infusion started",
+        "infusion stopped early (reason recorded on the session)",
+    ]
+
+
+# --- mood and anxiety are chosen, never preset --------------------------------------------------
+
+
+def test_mood_and_anxiety_start_with_no_score_chosen(client_for, nurse, running_session):
+    body = client_for(nurse).get(url("session_chart", running_session)).content.decode()
+
+    for field in ("mood", "anxiety"):
+        fieldset = body[body.index(f'id="field-mood-{field}"') :]
+        fieldset = fieldset[: fieldset.index("</fieldset>")]
+        assert fieldset.count('type="radio"') == 11
+        assert "checked" not in fieldset
+    assert 'type="range"' not in body
+
+
+def test_a_mood_note_without_a_mood_score_is_refused_next_to_the_field(
+    client_for, nurse, running_session
+):
+    response = post(
+        client_for(nurse),
+        "session_mood",
+        running_session,
+        {"mood-phase": "during", "mood-anxiety": "3", "mood-text": "Calm"},
+    )
+
+    assert response.status_code == 400
+    body = response.content.decode()
+    fieldset = body[body.index('id="field-mood-mood"') :]
+    fieldset = fieldset[: fieldset.index("</fieldset>")]
+    assert "Choose the mood score (0–10) the patient gives; none is preset." in fieldset
+    anxiety = body[body.index('id="field-mood-anxiety"') :]
+    assert 'value="3" id="id_mood-anxiety_3" required checked' in anxiety[:3000]
+    assert not MoodNote.objects.exists()
+
+
+def test_a_mood_score_of_0_is_a_choice(client_for, nurse, running_session):
+    response = post(
+        client_for(nurse),
+        "session_mood",
+        running_session,
+        {"mood-phase": "during", "mood-mood": "0", "mood-anxiety": "10"},
+    )
+
+    assert response.status_code == 200
+    assert (MoodNote.objects.get().mood, MoodNote.objects.get().anxiety) == (0, 10)
+
+
+# --- correcting a reading or a mood note before signing -------------------------------------------
+
+
+def _reading(nurse, session, **values):
+    return session_services.vitals_record(
+        actor=nurse,
+        session=session,
+        recorded_at=timezone.now() - datetime.timedelta(minutes=1),
+        **{
+            "bp_systolic": 128,
+            "bp_diastolic": 80,
+            "heart_rate": 76,
+            "spo2": 98,
+            "resp_rate": 14,
+            **values,
+        },
+    )
+
+
+def entry_url(name, session, entry):
+    return reverse(f"frontend:{name}", args=[session.pk, entry.pk])
+
+
+def correction(reading, **values):
+    data = {
+        "bp_systolic": reading.bp_systolic,
+        "bp_diastolic": reading.bp_diastolic,
+        "heart_rate": reading.heart_rate,
+        "spo2": reading.spo2,
+        "resp_rate": reading.resp_rate,
+        "recorded_at": timezone.localtime(reading.recorded_at).strftime("%Y-%m-%dT%H:%M"),
+        **values,
+    }
+    return {f"vital-{reading.pk}-{field}": value for field, value in data.items()}
+
+
+def test_every_flowsheet_row_has_an_edit_control_before_signing(client_for, nurse, running_session):
+    reading = _reading(nurse, running_session)
+
+    body = client_for(nurse).get(url("session_chart", running_session)).content.decode()
+
+    edit = entry_url("session_vital_edit", running_session, reading)
+    assert f'hx-get="{edit}" hx-target="#entry-vital-{reading.pk}"' in body
+    assert f'id="vital-{reading.pk}-edit"' in body
+
+
+def test_edit_swaps_the_row_for_its_form_with_the_stored_values(client_for, nurse, running_session):
+    reading = _reading(nurse, running_session, bp_systolic=190)
+    client = client_for(nurse)
+    before = AuditEvent.objects.count()
+
+    response = client.get(entry_url("session_vital_edit", running_session, reading), headers=HTMX)
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "{% comment" not in body
+    assert f'<tbody id="entry-vital-{reading.pk}" class="reading editing">' in body
+    assert f'name="vital-{reading.pk}-bp_systolic" value="190"' in body
+    assert "autofocus" in body[body.index(f'id="id_vital-{reading.pk}-bp_systolic"') - 200 :][:400]
+    events = list(AuditEvent.objects.order_by("id")[before:])
+    assert [(e.action, e.object_type, e.object_id) for e in events] == [
+        ("view", "vitalsign", str(reading.pk))
+    ]
+
+
+def test_a_corrected_reading_loses_its_false_alert_on_screen(client_for, nurse, running_session):
+    reading = _reading(nurse, running_session, bp_systolic=190)
+    client = client_for(nurse)
+    before = AuditEvent.objects.count()
+
+    response = client.post(
+        entry_url("session_vital_edit", running_session, reading),
+        correction(reading, bp_systolic=140),
+        headers=HTMX,
+    )
+
+    assert response.status_code == 200
+    assert response["HX-Retarget"] == "#session-chart"
+    body = response.content.decode()
+    assert "Reading corrected" in body
+    row = body[body.index(f'id="entry-vital-{reading.pk}"') :]
+    row = row[: row.index("</tbody>")]
+    assert "140/80" in row
+    assert "alert-row" not in row
+    assert "Corrected by Siobhán Kelly" in row
+    assert "autofocus" in row
+    reading.refresh_from_db()
+    assert (reading.bp_systolic, reading.alerts) == (140, [])
+    events = list(AuditEvent.objects.order_by("id")[before:])
+    assert [(e.action, e.object_type, e.detail) for e in events] == [
+        ("update", "vitalsign", "vital signs corrected: bp_systolic")
+    ]
+
+
+def test_an_impossible_correction_comes_back_in_the_row_with_the_error_next_to_the_field(
+    client_for, nurse, running_session
+):
+    reading = _reading(nurse, running_session)
+
+    response = client_for(nurse).post(
+        entry_url("session_vital_edit", running_session, reading),
+        correction(reading, bp_diastolic=130),
+        headers=HTMX,
+    )
+
+    assert response.status_code == 400
+    assert response["HX-Retarget"] == f"#entry-vital-{reading.pk}"
+    assert response["HX-Reswap"] == "outerHTML"
+    body = response.content.decode()
+    field = body[body.index(f'id="field-vital-{reading.pk}-bp_diastolic"') :][:1500]
+    assert "must be below systolic" in field
+    assert "autofocus" in field
+    reading.refresh_from_db()
+    assert (reading.bp_diastolic, reading.corrected_at) == (80, None)
+
+
+def test_resaving_a_reading_unchanged_records_no_correction(client_for, nurse, running_session):
+    reading = _reading(nurse, running_session)
+
+    response = client_for(nurse).post(
+        entry_url("session_vital_edit", running_session, reading), correction(reading), headers=HTMX
+    )
+
+    assert "Nothing changed." in response.content.decode()
+    reading.refresh_from_db()
+    assert reading.corrected_at is None
+    assert reading.history.count() == 1
+
+
+def test_cancel_brings_the_row_back_with_the_focus_on_its_edit_control(
+    client_for, nurse, running_session
+):
+    reading = _reading(nurse, running_session)
+
+    response = client_for(nurse).get(
+        entry_url("session_vital_row", running_session, reading), headers=HTMX
+    )
+
+    body = response.content.decode()
+    assert f'<tbody id="entry-vital-{reading.pk}" class="reading">' in body
+    assert f'id="vital-{reading.pk}-edit" autofocus' in body
+
+
+def test_after_signing_there_is_no_edit_control_and_a_correction_is_refused(
+    client_for, nurse, prescriber, completed_session
+):
+    reading = _reading(nurse, completed_session, bp_systolic=190)
+    session_services.session_update(
+        actor=nurse,
+        session=completed_session,
+        discharge_at=timezone.now(),
+        discharge_alert_oriented=True,
+        discharge_vitals_baseline=True,
+        discharge_ambulating=True,
+        discharge_escort_present=True,
+    )
+    session_services.session_sign(actor=prescriber, session=completed_session)
+    client = client_for(nurse)
+
+    page = client.get(url("session_chart", completed_session)).content.decode()
+    refused = client.post(
+        entry_url("session_vital_edit", completed_session, reading),
+        correction(reading, bp_systolic=140),
+        headers=HTMX,
+    )
+
+    assert f'id="vital-{reading.pk}-edit"' not in page
+    assert refused.status_code == 409
+    assert refused["HX-Retarget"] == "#session-chart"
+    assert "signed and locked" in refused.content.decode()
+    reading.refresh_from_db()
+    assert reading.bp_systolic == 190
+
+
+def test_without_htmx_edit_opens_the_chart_with_the_row_as_a_form_and_saving_redirects(
+    client_for, nurse, running_session
+):
+    reading = _reading(nurse, running_session, bp_systolic=190)
+    client = client_for(nurse)
+    edit = entry_url("session_vital_edit", running_session, reading)
+
+    page = client.get(edit)
+    saved = client.post(edit, correction(reading, bp_systolic=140))
+
+    assert page.status_code == 200
+    assert "<html" in page.content.decode()
+    assert f'name="vital-{reading.pk}-bp_systolic" value="190"' in page.content.decode()
+    assert saved.status_code == 302
+    assert saved["Location"] == url("session_chart", running_session) + f"#vital-{reading.pk}"
+
+
+def test_a_nurse_off_the_care_team_cannot_open_a_reading(
+    client_for, nurse, outside_nurse, running_session
+):
+    reading = _reading(nurse, running_session)
+
+    response = client_for(outside_nurse).get(
+        entry_url("session_vital_edit", running_session, reading)
+    )
+
+    assert response.status_code == 404
+    assert AuditEvent.objects.filter(action="denied", user=outside_nurse).exists()
+
+
+def test_a_mood_note_is_corrected_in_place(client_for, nurse, running_session):
+    note = session_services.mood_note_record(
+        actor=nurse,
+        session=running_session,
+        recorded_at=timezone.now() - datetime.timedelta(minutes=1),
+        phase="during",
+        mood=5,
+        anxiety=5,
+        text="Calm,\nresting",
+    )
+    client = client_for(nurse)
+    form = client.get(entry_url("session_mood_edit", running_session, note), headers=HTMX)
+    assert f'<li id="entry-mood-note-{note.pk}" class="editing">' in form.content.decode()
+    prefix = f"mood-note-{note.pk}"
+    data = {
+        f"{prefix}-phase": "during",
+        f"{prefix}-anxiety": "5",
+        f"{prefix}-text": "Calm,\r\nresting",
+        f"{prefix}-recorded_at": timezone.localtime(note.recorded_at).strftime("%Y-%m-%dT%H:%M"),
+    }
+
+    missing = client.post(entry_url("session_mood_edit", running_session, note), data, headers=HTMX)
+    saved = client.post(
+        entry_url("session_mood_edit", running_session, note),
+        {**data, f"{prefix}-mood": "2"},
+        headers=HTMX,
+    )
+
+    assert missing.status_code == 400
+    assert "Choose the mood score" in missing.content.decode()
+    assert saved.status_code == 200
+    assert "mood 2/10 · anxiety 5/10" in saved.content.decode()
+    note.refresh_from_db()
+    assert (note.mood, note.text, note.recorded_by) == (2, "Calm,\nresting", nurse)
+    event = AuditEvent.objects.filter(action="update").get()
+    assert (event.object_type, event.detail) == ("moodnote", "mood note corrected: mood")
