@@ -5,9 +5,12 @@
 so a page and the API always find the same rows.
 """
 
+import datetime
+
 from django import forms
 from django.db.models import Q
 from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -23,6 +26,27 @@ class IdFilter(filters.NumberFilter):
     """
 
     field_class = forms.IntegerField
+
+
+class _UtcIsoDateTimeField(IsoDateTimeField):
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(datetime.UTC)
+        except OverflowError:  # a moment before year 1 or after 9999 once in UTC
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class MomentFilter(filters.IsoDateTimeFilter):
+    """An ISO 8601 date and time, compared as the moment it names (in UTC).
+
+    Any offset Python reads (up to ±23:59) is accepted; the database, which
+    refuses offsets past ±15:59, only ever sees UTC.
+    """
+
+    field_class = _UtcIsoDateTimeField
 
 
 class UserFilter(filters.FilterSet):
@@ -41,8 +65,8 @@ class UserFilter(filters.FilterSet):
 
 
 class AuditEventFilter(filters.FilterSet):
-    since = filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
-    until = filters.IsoDateTimeFilter(field_name="at", lookup_expr="lte")
+    since = MomentFilter(field_name="at", lookup_expr="gte")
+    until = MomentFilter(field_name="at", lookup_expr="lte")
     action = filters.ChoiceFilter(choices=AuditAction.choices)
     user = IdFilter(field_name="user_id")
     patient = IdFilter(field_name="patient_id")

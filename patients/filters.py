@@ -10,7 +10,7 @@ list, exactly like an id that does not exist.
 from django.db.models import Q
 from django_filters import rest_framework as filters
 
-from ehr.filters import IdFilter
+from ehr.filters import IdFilter, MomentFilter
 from patients.models import (
     Assessment,
     BreakGlassAccess,
@@ -97,8 +97,8 @@ class EvaluationFilter(filters.FilterSet):
 
 class AssessmentFilter(filters.FilterSet):
     instrument = filters.ChoiceFilter(choices=Instrument.choices)
-    administered_after = filters.IsoDateTimeFilter(field_name="administered_at", lookup_expr="gte")
-    administered_before = filters.IsoDateTimeFilter(field_name="administered_at", lookup_expr="lte")
+    administered_after = MomentFilter(field_name="administered_at", lookup_expr="gte")
+    administered_before = MomentFilter(field_name="administered_at", lookup_expr="lte")
     patient = IdFilter(field_name="patient_id")
     session = IdFilter(field_name="session_id")
     evaluation = IdFilter(field_name="evaluation_id")

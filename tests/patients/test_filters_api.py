@@ -3,7 +3,7 @@
 import pytest
 
 from tests.factories import PatientFactory
-from tests.patients.factories import ConsentFactory, EvaluationFactory
+from tests.patients.factories import AssessmentFactory, ConsentFactory, EvaluationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +76,49 @@ def test_audit_log_filtered_by_an_unknown_user_or_patient_is_empty_not_400(api, 
         response = client.get("/api/v1/audit-events/", {name: NO_SUCH_ID})
         assert response.status_code == 200, name
         assert response.json()["count"] == 0, name
+
+
+@pytest.mark.parametrize("offset", ["-16:26", "+23:59", "+14:00"])
+def test_a_time_filter_with_any_offset_is_read_as_the_moment_it_names(api, nurse, patient, offset):
+    # PostgreSQL refuses offsets past ±15:59; the filter sends the moment in UTC.
+    client = api(nurse)
+
+    before = client.get(
+        "/api/v1/assessments/", {"administered_after": f"0880-05-09T22:34:01{offset}"}
+    )
+    after = client.get(
+        "/api/v1/assessments/", {"administered_before": f"0880-05-09T22:34:01{offset}"}
+    )
+
+    assert (before.status_code, after.status_code) == (200, 200)
+
+
+def test_a_time_filter_compares_moments_across_offsets(api, nurse, patient):
+    AssessmentFactory(patient=patient, administered_at="2026-03-01T12:00:00Z")
+    client = api(nurse)
+
+    # 2026-03-01T12:00Z is 2026-03-02T03:30+15:30 and 2026-02-28T20:00-16:00.
+    just_after = client.get(
+        "/api/v1/assessments/", {"administered_after": "2026-03-02T03:31+15:30"}
+    )
+    just_before = client.get(
+        "/api/v1/assessments/", {"administered_after": "2026-02-28T19:59-16:00"}
+    )
+
+    assert just_after.json()["count"] == 0
+    assert just_before.json()["count"] == 1
+
+
+def test_a_time_filter_that_leaves_the_calendar_in_utc_is_400(api, nurse):
+    response = api(nurse).get(
+        "/api/v1/assessments/", {"administered_after": "0001-01-01T00:00+05:00"}
+    )
+
+    assert response.status_code == 400
+    assert "administered_after" in response.json()
+
+
+def test_the_audit_log_since_filter_takes_an_offset_past_the_database_s_range(api, admin_user):
+    response = api(admin_user).get("/api/v1/audit-events/", {"since": "2026-01-01T00:00:00-16:26"})
+
+    assert response.status_code == 200
