@@ -5,13 +5,16 @@ does not allow the action; with an id in the path, 404 for a record the user may
 not see; a list, 400 for a malformed filter and 404 for a page past the end; a
 write, 400 with field-level messages. ``ClinicAutoSchema`` adds these to each
 operation unless the view documents that status itself (``@extend_schema``), so
-views only describe what is particular to them (a 409, a 202).
+views only describe what is particular to them (a 409, a 202). A decimal (sent
+as a string) is described by a pattern that needs at least one digit, as the
+field does.
 """
 
 from __future__ import annotations
 
 import uritemplate
 from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
 
 NOT_SIGNED_IN = "Not signed in: no token, or a token that is invalid or revoked"
 ROLE_REFUSED = "Your role does not allow this action"
@@ -22,6 +25,17 @@ INVALID_INPUT = "Invalid input: field-level messages"
 
 
 class ClinicAutoSchema(AutoSchema):
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        whole = getattr(field, "max_whole_digits", None)
+        if isinstance(field, serializers.DecimalField) and whole and "pattern" in schema:
+            # drf-spectacular's pattern lets every digit be optional, so it admits "" and
+            # "-", which the field refuses: a number has at least one digit.
+            places = field.decimal_places
+            number = rf"\d{{1,{whole}}}(?:\.\d{{0,{places}}})?|\.\d{{1,{places}}}"
+            schema["pattern"] = f"^-?(?:{number})$"
+        return schema
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         for code, description in self._refusals():

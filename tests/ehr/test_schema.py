@@ -1,5 +1,7 @@
 """The OpenAPI schema tells the truth about what every endpoint can answer."""
 
+import re
+
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
@@ -102,6 +104,21 @@ def test_the_summary_pdf_url_is_documented_as_the_path_it_is(schema):
         "uri-reference",
         True,
     )
+
+
+def test_a_decimal_pattern_needs_a_digit_like_the_field(schema):
+    weight = schema["components"]["schemas"]["EvaluationRequest"]["properties"]["weight_kg"]
+    pattern = re.compile(weight["pattern"])
+
+    assert [bool(pattern.match(v)) for v in ("72.5", "72.", ".5", "300", "", "-", "72.55")] == [
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
 
 
 def test_the_amendment_list_takes_no_evaluation_filters(schema):
