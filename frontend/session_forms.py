@@ -83,12 +83,18 @@ class DoseForm(forms.Form):
 
 
 class VerifyDoseForm(forms.Form):
-    """The values the verifier saw: if the session changed meanwhile, nothing is verified."""
+    """The values the verifier saw: every input of the dose plan (so the draw volume and the
+    pump rate too) and the total. The service compares each with the session
+    (``sessions.services.VERIFIED_VALUES``): if one changed meanwhile, nothing is verified."""
 
     weight_kg = forms.DecimalField(max_digits=5, decimal_places=1, widget=forms.HiddenInput)
     dose_mg_per_kg = forms.DecimalField(max_digits=4, decimal_places=2, widget=forms.HiddenInput)
     total_dose_mg = forms.DecimalField(max_digits=6, decimal_places=1, widget=forms.HiddenInput)
     infusion_minutes = forms.IntegerField(widget=forms.HiddenInput)
+    concentration_mg_per_ml = forms.DecimalField(
+        max_digits=6, decimal_places=2, widget=forms.HiddenInput
+    )
+    bag_volume_ml = forms.DecimalField(max_digits=6, decimal_places=1, widget=forms.HiddenInput)
 
 
 class OverrideForm(forms.Form):

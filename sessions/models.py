@@ -132,6 +132,11 @@ class InfusionSession(SignedRecord):
     dose_override_mg_per_kg = models.DecimalField(
         max_digits=4, decimal_places=2, null=True, blank=True
     )
+    # Who prepared the dose as it stands: the creator, then whoever last changed a dose
+    # value or recorded an override. Neither may verify it (four eyes on every change).
+    dose_prepared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False
+    )
     dose_verified_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -189,6 +194,11 @@ class InfusionSession(SignedRecord):
                 name="session_dose_verified_by_second_clinician",
             ),
             models.CheckConstraint(
+                condition=Q(dose_verified_by__isnull=True)
+                | ~Q(dose_verified_by=F("dose_prepared_by")),
+                name="session_dose_not_verified_by_its_preparer",
+            ),
+            models.CheckConstraint(
                 condition=Q(dose_mg_per_kg__gte=Decimal("0.05"))
                 & Q(dose_mg_per_kg__lte=Decimal("2.0")),
                 name="session_dose_within_absolute_limits",
@@ -210,6 +220,12 @@ class InfusionSession(SignedRecord):
 
     def __str__(self):
         return f"Session {self.number} of {self.course}"
+
+    def save(self, *args, **kwargs):
+        # A new session's dose is prepared by whoever creates it.
+        if self.dose_prepared_by_id is None:
+            self.dose_prepared_by_id = self.created_by_id
+        super().save(*args, **kwargs)
 
     @property
     def patient(self):
@@ -328,7 +344,7 @@ class VitalSign(_Correctable):
         ]
 
 
-class SideEffect(_SessionChild):
+class SideEffect(_Correctable):
     class Effect(models.TextChoices):
         DISSOCIATION = "dissociation"
         DIZZINESS = "dizziness"
@@ -373,6 +389,7 @@ class SideEffect(_SessionChild):
                 condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=F("onset_at")),
                 name="side_effect_resolves_after_onset",
             ),
+            _correction_names_who("side_effect_correction_names_who"),
         ]
 
     @property

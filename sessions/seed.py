@@ -224,11 +224,22 @@ def _vitals(rng, *, minute: int, infusion_minutes: int, base: tuple[int, int, in
 
 
 def _prepare(
-    course, rng, *, scheduled_for, weight, nurse, prescriber, verify=True, verified_at=None
+    course,
+    rng,
+    *,
+    scheduled_for,
+    weight,
+    nurse,
+    prescriber,
+    verify=True,
+    verified_at=None,
+    preparer=None,
 ):
+    """Schedule a session prepared by ``preparer`` (the nurse unless said); the prescriber
+    verifies it unless ``verify`` is false."""
     pre = (rng.randint(118, 138), rng.randint(72, 86))
     session = services.session_create(
-        actor=nurse,
+        actor=preparer or nurse,
         course=course,
         scheduled_for=scheduled_for,
         weight_kg=weight,
@@ -418,6 +429,8 @@ def _today_session(course, rng, kind: str, *, weight, override, scales, nurse, p
         nurse=nurse,
         prescriber=prescriber,
         verify=kind != "awaiting_verification" and not override,
+        # The prescriber who raises the dose prepares it; the nurse is the second pair of eyes.
+        preparer=prescriber if override else nurse,
     )
     if override:
         services.session_override_dose(
@@ -426,7 +439,7 @@ def _today_session(course, rng, kind: str, *, weight, override, scales, nurse, p
             dose_mg_per_kg=Decimal("0.60"),
             reason="Partial response at 0.5 mg/kg after four infusions; well tolerated.",
         )
-        services.session_verify_dose(actor=prescriber, session=session)
+        services.session_verify_dose(actor=nurse, session=session)
     if kind == "hold":
         # The start waits for a prescriber's go-ahead.
         services.session_update(

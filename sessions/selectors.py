@@ -13,6 +13,7 @@ import datetime
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.http import Http404
 
+from patients.models import Consent, Evaluation
 from patients.selectors import scoped_to_clinical_patients
 from sessions.models import (
     InfusionSession,
@@ -29,6 +30,7 @@ _SESSION_RELATED = (
     "course__patient",
     "nurse",
     "supervising_prescriber",
+    "dose_prepared_by",
     "dose_verified_by",
     "dose_override_by",
     "go_ahead_by",
@@ -77,6 +79,30 @@ def session_list_for_user(*, user) -> QuerySet[InfusionSession]:
     return scoped_to_clinical_patients(queryset, user=user, patient_path="course__patient")
 
 
+#: The order of ``patients.selectors.latest_signed_evaluation``: the first is the latest.
+_SIGNED_EVALUATIONS_NEWEST_FIRST = ("-evaluated_on", "-signed_at", "-id")
+
+
+def sessions_with_treatment_readiness(queryset: QuerySet[InfusionSession]) -> QuerySet:
+    """``queryset`` with what ``sessions.services.treatment_readiness_errors`` reads about
+    each session's patient prefetched (signed evaluations newest first, consents on file),
+    so a list of scheduled sessions costs no query per row for its start blockers."""
+    return queryset.prefetch_related(
+        Prefetch(
+            "course__patient__evaluations",
+            queryset=Evaluation.objects.filter(signed_at__isnull=False).order_by(
+                *_SIGNED_EVALUATIONS_NEWEST_FIRST
+            ),
+            to_attr="signed_evaluations_newest_first",
+        ),
+        Prefetch(
+            "course__patient__consents",
+            queryset=Consent.objects.only("id", "patient_id"),
+            to_attr="consents_on_file",
+        ),
+    )
+
+
 def session_get_for_user(*, user, pk) -> InfusionSession:
     """One session the user may read, or 404."""
     return _get_or_404(session_list_for_user(user=user), pk, "infusion session")
@@ -110,7 +136,10 @@ def session_chart(*, user, pk) -> InfusionSession:
                 "protocol", "recorded_by", "corrected_by"
             ).order_by("recorded_at", "id"),
         ),
-        Prefetch("side_effects", queryset=SideEffect.objects.select_related("recorded_by")),
+        Prefetch(
+            "side_effects",
+            queryset=SideEffect.objects.select_related("recorded_by", "corrected_by"),
+        ),
         Prefetch(
             "mood_notes",
             queryset=MoodNote.objects.select_related("recorded_by", "corrected_by"),
@@ -167,7 +196,7 @@ def vital_sign_of_session(*, session: InfusionSession, pk) -> VitalSign:
 def side_effects_of_session(*, session: InfusionSession) -> QuerySet[SideEffect]:
     return (
         SideEffect.objects.filter(session=session)
-        .select_related("recorded_by")
+        .select_related("recorded_by", "corrected_by")
         .order_by("onset_at", "id")
     )
 

@@ -135,22 +135,50 @@ def charted_time_error(*, session: InfusionSession, when, label: str, now=None) 
 # Treatment courses
 
 
-def treatment_readiness_errors(*, patient: Patient) -> list[str]:
-    """What stops a course being ordered for this patient (empty: it may be ordered).
+#: A patient with one of these statuses is given no treatment, whatever their evaluation says.
+PATIENT_STATUSES_WITHOUT_TREATMENT = (Patient.Status.DISCHARGED, Patient.Status.DECLINED)
 
-    The patient's most recent signed evaluation must find them ``eligible`` or
-    ``eligible_with_precautions``, and an informed consent must be on file.
+
+def _latest_signed_evaluation(patient: Patient):
+    # A session list prefetches it (sessions.selectors.sessions_with_treatment_readiness).
+    prefetched = getattr(patient, "signed_evaluations_newest_first", None)
+    if prefetched is not None:
+        return prefetched[0] if prefetched else None
+    return latest_signed_evaluation(patient=patient)
+
+
+def _has_consent(patient: Patient) -> bool:
+    prefetched = getattr(patient, "consents_on_file", None)
+    if prefetched is not None:
+        return bool(prefetched)
+    return patient_has_consent(patient=patient)
+
+
+def treatment_readiness_errors(*, patient: Patient) -> list[str]:
+    """What stops this patient being treated now (empty: they may be).
+
+    The one rule for ordering a course, scheduling a session and starting an
+    infusion: the patient's most recent signed evaluation finds them
+    ``eligible`` or ``eligible_with_precautions`` (a later ``not_eligible`` one
+    stops treatment), an informed consent is on file, and the patient is not
+    discharged or declined.
     """
     problems = []
-    evaluation = latest_signed_evaluation(patient=patient)
+    if patient.status in PATIENT_STATUSES_WITHOUT_TREATMENT:
+        problems.append(
+            f"The patient's status is {patient.status}: infusions are not given to a "
+            "discharged or declined patient."
+        )
+    evaluation = _latest_signed_evaluation(patient)
     if evaluation is None:
         problems.append("The patient has no signed pre-treatment evaluation.")
     elif not eligibility_allows_treatment(eligibility=evaluation.eligibility):
         problems.append(
             f"The latest signed evaluation ({evaluation.evaluated_on:%Y-%m-%d}) records "
-            f"eligibility '{evaluation.get_eligibility_display()}', not eligible for treatment."
+            f"eligibility '{evaluation.get_eligibility_display().lower()}': the patient is not "
+            "eligible for treatment."
         )
-    if not patient_has_consent(patient=patient):
+    if not _has_consent(patient):
         problems.append("No informed consent for ketamine treatment is on file.")
     return problems
 
@@ -228,7 +256,9 @@ def course_update(*, actor, course: TreatmentCourse, **changes) -> TreatmentCour
     """Change an order (prescriber only): dose, minutes, planned sessions, dates, status.
 
     The patient of a course never changes. Sessions already prepared keep their
-    own dose; a lower order makes later sessions above it need an override.
+    own dose; a lower order makes those above it need an override. A changed
+    ordered dose clears the verification of every session not yet started: the
+    second clinician checked the dose against the order of then.
     """
     _require(actor, Capability.ORDER_TREATMENT, "Only a prescriber can change a treatment order.")
     course = TreatmentCourse.objects.select_for_update().get(pk=course.pk)
@@ -252,10 +282,28 @@ def course_update(*, actor, course: TreatmentCourse, **changes) -> TreatmentCour
         other = course.patient.courses.filter(status=TreatmentCourse.Status.ACTIVE)
         if other.exclude(pk=course.pk).exists():
             raise ConflictingState("The patient already has another active course.")
+    dose_changed = (
+        "dose_mg_per_kg" in changes
+        and dosing.as_decimal(changes["dose_mg_per_kg"]) != course.dose_mg_per_kg
+    )
     for field, value in changes.items():
         setattr(course, field, value)
     course.save()
+    if dose_changed:
+        _clear_verifications_against_an_old_order(course)
     return course
+
+
+def _clear_verifications_against_an_old_order(course: TreatmentCourse) -> None:
+    # Locked, so that no start slips in on the old verification.
+    waiting = (
+        course.sessions.select_for_update()
+        .filter(status=Status.SCHEDULED, signed_at__isnull=True, dose_verified_by__isnull=False)
+        .order_by("id")
+    )
+    for session in waiting:
+        _clear_verification(session)
+        session.save(update_fields=["dose_verified_by", "dose_verified_at", "updated_at"])
 
 
 def next_session_proposal(*, course: TreatmentCourse) -> dict:
@@ -283,10 +331,8 @@ def next_session_proposal(*, course: TreatmentCourse) -> dict:
         "dose_mg_per_kg": course.dose_mg_per_kg,
         "dose_source": "course_order",
         "infusion_minutes": course.infusion_minutes,
-        "concentration_mg_per_ml": InfusionSession._meta.get_field(
-            "concentration_mg_per_ml"
-        ).default,
-        "bag_volume_ml": InfusionSession._meta.get_field("bag_volume_ml").default,
+        "concentration_mg_per_ml": _field_default("concentration_mg_per_ml"),
+        "bag_volume_ml": _field_default("bag_volume_ml"),
         "notes": notes,
     }
     if previous is not None:
@@ -363,6 +409,16 @@ def _preparation_errors(values: dict) -> dict:
     return errors
 
 
+def _given_or(value, default):
+    """``value`` unless it was not given at all: a 0 sent is checked and refused, never
+    silently replaced by the default (``value or default`` would)."""
+    return default if value is None else value
+
+
+def _field_default(field: str):
+    return InfusionSession._meta.get_field(field).default
+
+
 def _pre_bp_errors(systolic, diastolic) -> dict:
     if systolic is None and diastolic is None:
         return {}
@@ -396,14 +452,24 @@ def session_create(
     """Schedule the next infusion of a course; its number is assigned here.
 
     Weight and mg/kg are required: the clinician confirms the values (see
-    ``next_session_proposal``). The creator is the clinician who prepares the
-    dose, so a second clinician must verify it before the start.
+    ``next_session_proposal``). Minutes, stock concentration and bag volume
+    take the course's order and the usual preparation only when not given; a
+    value given (0 included) is checked, never replaced. The patient must still
+    be ready for treatment (``treatment_readiness_errors``; 400 on ``course``).
+    The creator is the clinician who prepares the dose, so a second clinician
+    must verify it before the start.
     """
     _require(actor, Capability.CHART, "Your role cannot schedule infusion sessions.")
     course = TreatmentCourse.objects.select_for_update().select_related("patient").get(pk=course.pk)
     if course.status != TreatmentCourse.Status.ACTIVE:
         raise ConflictingState(
             f"The course is {course.status}; sessions can only be added to an active course."
+        )
+    problems = treatment_readiness_errors(patient=course.patient)
+    if problems:
+        raise RuleViolation(
+            "No session can be scheduled for this patient now: " + " ".join(problems),
+            field="course",
         )
     booked = course.sessions.exclude(status=Status.CANCELLED).count()
     if booked >= course.planned_sessions:
@@ -414,10 +480,11 @@ def session_create(
     values = {
         "weight_kg": weight_kg,
         "dose_mg_per_kg": dose_mg_per_kg,
-        "infusion_minutes": infusion_minutes or course.infusion_minutes,
-        "concentration_mg_per_ml": concentration_mg_per_ml
-        or InfusionSession._meta.get_field("concentration_mg_per_ml").default,
-        "bag_volume_ml": bag_volume_ml or InfusionSession._meta.get_field("bag_volume_ml").default,
+        "infusion_minutes": _given_or(infusion_minutes, course.infusion_minutes),
+        "concentration_mg_per_ml": _given_or(
+            concentration_mg_per_ml, _field_default("concentration_mg_per_ml")
+        ),
+        "bag_volume_ml": _given_or(bag_volume_ml, _field_default("bag_volume_ml")),
     }
     errors = dosing.dose_limit_errors(
         weight_kg=weight_kg, dose_mg_per_kg=dose_mg_per_kg, ordered_mg_per_kg=course.dose_mg_per_kg
@@ -451,6 +518,7 @@ def session_create(
         total_dose_mg=dosing.total_dose_mg(weight_kg=weight_kg, dose_mg_per_kg=dose_mg_per_kg),
         protocol=monitoring.current_protocol(),
         created_by=actor,
+        dose_prepared_by=actor,
         **{k: dosing.as_decimal(v) if k != "infusion_minutes" else v for k, v in values.items()},
     )
 
@@ -484,7 +552,8 @@ def session_update(*, actor, session: InfusionSession, **changes) -> InfusionSes
 
     - dose fields and pre-infusion checks only while scheduled; any change to
       weight, mg/kg, minutes, concentration or bag volume clears the dose
-      verification; a changed pre-infusion blood pressure clears the go-ahead;
+      verification and makes ``actor`` the dose's preparer (who may then not
+      verify it); a changed pre-infusion blood pressure clears the go-ahead;
     - discharge checklist only once the infusion has ended;
     - nothing once signed (409).
     """
@@ -543,6 +612,7 @@ def session_update(*, actor, session: InfusionSession, **changes) -> InfusionSes
         session.total_dose_mg = dosing.total_dose_mg(
             weight_kg=session.weight_kg, dose_mg_per_kg=session.dose_mg_per_kg
         )
+        session.dose_prepared_by = actor
         _clear_verification(session)
         if (
             session.dose_override_mg_per_kg is not None
@@ -579,14 +649,30 @@ def _ensure_scheduled(session: InfusionSession, doing: str) -> None:
 def dose_verifier_refusal(*, session: InfusionSession, user) -> str | None:
     """Why ``user`` may never verify this session's dose (None: they may). Refused with 403.
 
-    Only clinicians verify, and never the clinician who created the session
-    (who prepares the dose): the check needs a second pair of eyes.
+    Only clinicians verify, and never the clinician who created the session nor
+    the one who prepared the dose as it stands (``dose_prepared_by``: whoever
+    last changed a dose value or recorded an override): every change needs a
+    second pair of eyes.
     """
     if not can(user, Capability.CHART):
         return "Your role cannot verify doses."
     if session.created_by_id == user.pk:
         return "You prepared this dose; a second clinician must verify it."
+    if session.dose_prepared_by_id == user.pk:
+        return "You changed this dose after it was prepared; a second clinician must verify it."
     return None
+
+
+def session_dose_limit_errors(session: InfusionSession) -> dict[str, str]:
+    """``sessions.dosing.dose_limit_errors`` for the session's dose against the course's
+    order in force now (and the override the session carries, which covers exactly its
+    own mg/kg). Verification and the start both judge the dose by it."""
+    return dosing.dose_limit_errors(
+        weight_kg=session.weight_kg,
+        dose_mg_per_kg=session.dose_mg_per_kg,
+        ordered_mg_per_kg=session.course.dose_mg_per_kg,
+        overridden_mg_per_kg=session.dose_override_mg_per_kg,
+    )
 
 
 def dose_verification_blockers(*, session: InfusionSession, user) -> list[str]:
@@ -613,15 +699,21 @@ def dose_verification_blockers(*, session: InfusionSession, user) -> list[str]:
             f"The dose was already verified by {session.dose_verified_by} at "
             f"{timezone.localtime(session.dose_verified_at):%H:%M}."
         )
-    errors = dosing.dose_limit_errors(
-        weight_kg=session.weight_kg,
-        dose_mg_per_kg=session.dose_mg_per_kg,
-        ordered_mg_per_kg=session.course.dose_mg_per_kg,
-        overridden_mg_per_kg=session.dose_override_mg_per_kg,
-    )
+    errors = session_dose_limit_errors(session)
     if errors:
         blockers.append("This dose cannot be verified: " + " ".join(errors.values()))
     return blockers
+
+
+#: What a verifier may say they saw (``session_verify_dose(expected=...)``), as named to them.
+VERIFIED_VALUES = {
+    "weight_kg": ("weight", "kg"),
+    "dose_mg_per_kg": ("dose", "mg/kg"),
+    "total_dose_mg": ("total dose", "mg"),
+    "infusion_minutes": ("infusion time", "min"),
+    "concentration_mg_per_ml": ("stock concentration", "mg/mL"),
+    "bag_volume_ml": ("bag volume", "mL"),
+}
 
 
 @transaction.atomic
@@ -631,11 +723,11 @@ def session_verify_dose(
     """A second clinician confirms the calculated dose (records who and when).
 
     Refused as ``dose_verification_blockers`` says: 403 for
-    ``dose_verifier_refusal`` (the clinician who prepared the dose), 409 for the
-    rest. ``expected`` may carry the values the verifier checked (any of the
-    dose fields and ``total_dose_mg``): if the session changed meanwhile,
-    nothing is verified (409). ``at``: when the check was done, if charted a
-    little later (default now).
+    ``dose_verifier_refusal`` (the session's creator or the dose's last
+    preparer), 409 for the rest. ``expected`` may carry the values the verifier
+    checked (any of ``VERIFIED_VALUES``: every input of the dose plan and the
+    total): if the session changed meanwhile, nothing is verified (409). ``at``:
+    when the check was done, if charted a little later (default now).
     """
     session = _locked(session)
     ensure_unsigned(session, what="infusion session")
@@ -645,11 +737,15 @@ def session_verify_dose(
     blockers = dose_verification_blockers(session=session, user=actor)
     if blockers:
         raise ConflictingState(" ".join(blockers))
+    unknown = set(expected or {}) - set(VERIFIED_VALUES)
+    if unknown:
+        raise RuleViolation(f"Not a value of the dose: {', '.join(sorted(unknown))}.")
     for field, value in (expected or {}).items():
         if value is not None and getattr(session, field) != value:
+            label, unit = VERIFIED_VALUES[field]
             raise ConflictingState(
-                f"The session's {field.replace('_', ' ')} is now {getattr(session, field)}, not "
-                f"{value}: it changed while you were checking. Check the dose again.",
+                f"The session's {label} is now {getattr(session, field)} {unit}, not {value} "
+                f"{unit}: it changed while you were checking. Check the dose again.",
                 field=field,
             )
     session.dose_verified_by = actor
@@ -665,7 +761,8 @@ def session_override_dose(
     """A prescriber sets a dose outside the order (or the 0.1–1.0 mg/kg range) with a reason.
 
     The override covers exactly that mg/kg; it never passes the absolute limits
-    (``sessions.dosing.DOSE_ABSOLUTE_*``). The dose must be verified again.
+    (``sessions.dosing.DOSE_ABSOLUTE_*``). The prescriber becomes the dose's
+    preparer: another clinician must verify it again.
     """
     _require(actor, Capability.OVERRIDE_DOSE, "Only a prescriber can override a dose.")
     session = _locked(session)
@@ -682,6 +779,7 @@ def session_override_dose(
     session.dose_override_by = actor
     session.dose_override_at = timezone.now()
     session.dose_override_reason = reason
+    session.dose_prepared_by = actor
     _clear_verification(session)
     session.save()
     return session
@@ -716,12 +814,18 @@ def session_go_ahead(*, actor, session: InfusionSession, reason: str) -> Infusio
 def start_blockers(*, session: InfusionSession, protocol: MonitoringProtocol) -> list[str]:
     """Everything that stops a scheduled infusion from starting (empty: it may start).
 
-    A verified dose, fasting and escort confirmed, a pre-infusion blood pressure,
-    and a prescriber's go-ahead when that pressure is at or above the hold.
+    The patient still ready for treatment (``treatment_readiness_errors``); a
+    verified dose that the course's order in force still covers (or an override
+    of exactly that dose: ``session_dose_limit_errors``); fasting and escort
+    confirmed; a pre-infusion blood pressure, and a prescriber's go-ahead when
+    that pressure is at or above the hold; an active course.
     """
-    blockers = []
+    blockers = treatment_readiness_errors(patient=session.course.patient)
     if session.dose_verified_at is None:
         blockers.append("The dose has not been verified by a second clinician.")
+    errors = session_dose_limit_errors(session)
+    if errors:
+        blockers.append("This dose cannot be given as it stands: " + " ".join(errors.values()))
     if not session.fasting_confirmed:
         blockers.append("Fasting has not been confirmed.")
     if not session.escort_confirmed:
@@ -1060,21 +1164,41 @@ def side_effect_record(
     return side_effect
 
 
+SIDE_EFFECT_FIELDS = (
+    "effect",
+    "other_text",
+    "grade",
+    "onset_at",
+    "resolved_at",
+    "intervention",
+    "note",
+)
+
+
 @transaction.atomic
-def side_effect_update(*, actor, side_effect: SideEffect, **changes) -> SideEffect:
-    """Record a side effect's resolution, intervention or a corrected grade before signing."""
+def side_effect_update(
+    *, actor, side_effect: SideEffect, **changes
+) -> tuple[SideEffect, list[str]]:
+    """Record a side effect's resolution, intervention or a corrected grade before signing.
+
+    Checked as on charting; ``corrected_by`` / ``corrected_at`` name the latest
+    change and every earlier version stays in the entry's history (as for vitals
+    and mood notes). The session's serious adverse event follows the grades.
+    Returns the side effect and the fields that changed (none: nothing saved).
+    409 once the session is signed or if it was cancelled.
+    """
     _require(actor, Capability.CHART, "Your role cannot chart side effects.")
     session = _lock_for_charting(side_effect.session)
     side_effect = SideEffect.objects.select_for_update().get(pk=side_effect.pk)
-    fields = ("effect", "other_text", "grade", "onset_at", "resolved_at", "intervention", "note")
-    values = {f: changes.get(f, getattr(side_effect, f)) for f in fields}
+    unknown = set(changes) - set(SIDE_EFFECT_FIELDS)
+    if unknown:
+        raise RuleViolation(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    values = {f: changes.get(f, getattr(side_effect, f)) for f in SIDE_EFFECT_FIELDS}
     values["other_text"] = (values["other_text"] or "").strip()
     _refuse(_side_effect_errors(session, values))
-    for field, value in values.items():
-        setattr(side_effect, field, value)
-    side_effect.save()
+    changed = _apply_correction(side_effect, actor=actor, values=values)
     _refresh_serious_adverse_event(session)
-    return side_effect
+    return side_effect, changed
 
 
 def _mood_note_errors(session: InfusionSession, values: dict) -> dict:
@@ -1149,7 +1273,9 @@ def session_action_audit_detail(*, action: str, session: InfusionSession) -> str
 
 def correction_audit_detail(*, entry, fields: list[str]) -> str:
     """The audit event's detail line for a corrected flowsheet entry: which fields changed."""
-    what = {"vitalsign": "vital signs", "moodnote": "mood note"}[entry._meta.model_name]
+    what = {"vitalsign": "vital signs", "sideeffect": "side effect", "moodnote": "mood note"}[
+        entry._meta.model_name
+    ]
     if not fields:
         return f"{what} resubmitted unchanged"
     return f"{what} corrected: {', '.join(fields)}"

@@ -15,7 +15,7 @@ from rest_framework import serializers
 
 from ehr.selectors import clinician_list
 from patients.selectors import clinical_patient_list_for_user
-from sessions import monitoring, services
+from sessions import dosing, monitoring, services
 from sessions.models import (
     InfusionSession,
     MonitoringProtocol,
@@ -136,6 +136,7 @@ SESSION_READ_ONLY = [
     "rate_mg_per_min",
     "draw_volume_ml",
     "pump_rate_ml_per_h",
+    "dose_prepared_by",
     "dose_verified_by",
     "dose_verified_at",
     "dose_override_by",
@@ -202,6 +203,11 @@ class SessionSerializer(serializers.ModelSerializer):
     next_vitals_due_at = serializers.SerializerMethodField()
     vitals_overdue = serializers.SerializerMethodField()
     protocol_version = serializers.IntegerField(source="protocol.version", read_only=True)
+    dose_prepared_by = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        help_text="Who prepared the dose as it stands: the creator, or whoever last changed a "
+        "dose value or recorded an override. Neither they nor the creator may verify it.",
+    )
 
     class Meta:
         model = InfusionSession
@@ -262,6 +268,31 @@ class SessionSerializer(serializers.ModelSerializer):
         )
 
 
+def _minutes_field(**kwargs) -> serializers.IntegerField:
+    return serializers.IntegerField(
+        required=False,
+        min_value=dosing.INFUSION_MIN_MINUTES,
+        max_value=dosing.INFUSION_MAX_MINUTES,
+        **kwargs,
+    )
+
+
+def _preparation_kwargs(**extra) -> dict:
+    """Ranges of the stock concentration and bag volume (``sessions.services``), for the schema."""
+    return {
+        "concentration_mg_per_ml": {
+            "min_value": services.CONCENTRATION_RANGE[0],
+            "max_value": services.CONCENTRATION_RANGE[1],
+            **extra,
+        },
+        "bag_volume_ml": {
+            "min_value": services.BAG_VOLUME_RANGE[0],
+            "max_value": services.BAG_VOLUME_RANGE[1],
+            **extra,
+        },
+    }
+
+
 class SessionCreateSerializer(serializers.ModelSerializer):
     """Scheduling a session. Weight and mg/kg are required: confirm the proposal of
     ``GET /courses/{id}/next-session/`` by sending its values."""
@@ -269,8 +300,8 @@ class SessionCreateSerializer(serializers.ModelSerializer):
     course = CourseField()
     nurse = ClinicianField(allow_null=True, required=False)
     supervising_prescriber = ClinicianField(allow_null=True, required=False)
-    infusion_minutes = serializers.IntegerField(
-        required=False, help_text="Default: the course's ordered infusion minutes."
+    infusion_minutes = _minutes_field(
+        help_text="Default (only when not sent): the course's ordered infusion minutes."
     )
     weight_kg = serializers.DecimalField(max_digits=5, decimal_places=1)
     dose_mg_per_kg = serializers.DecimalField(max_digits=4, decimal_places=2)
@@ -296,6 +327,9 @@ class SessionCreateSerializer(serializers.ModelSerializer):
             "pre_bp_diastolic",
             "notes",
         ]
+        extra_kwargs = _preparation_kwargs(
+            help_text="Default (only when not sent): the usual preparation."
+        )
 
 
 class SessionUpdateSerializer(serializers.ModelSerializer):
@@ -303,26 +337,44 @@ class SessionUpdateSerializer(serializers.ModelSerializer):
 
     nurse = ClinicianField(allow_null=True, required=False)
     supervising_prescriber = ClinicianField(allow_null=True, required=False)
-    infusion_minutes = serializers.IntegerField(required=False)
+    infusion_minutes = _minutes_field()
     pre_bp_systolic = serializers.IntegerField(required=False, allow_null=True)
     pre_bp_diastolic = serializers.IntegerField(required=False, allow_null=True)
 
     class Meta:
         model = InfusionSession
         fields = [f for f in SESSION_WRITABLE if f != "course"]
+        extra_kwargs = _preparation_kwargs()
+
+
+def _seen(help_text: str) -> dict:
+    return {"required": False, "help_text": f"{help_text} as you checked it."}
 
 
 class VerifyDoseSerializer(serializers.Serializer):
-    """Optionally, the values the verifier checked: if the session changed meanwhile, 409."""
+    """The values the verifier checked: every input of the dose plan (weight, mg/kg, minutes,
+    stock concentration, bag volume) and the total. Each value sent is compared with the
+    session; if one changed meanwhile, 409 and nothing is verified. Send them all: a value
+    not sent is not compared."""
 
-    weight_kg = serializers.DecimalField(max_digits=5, decimal_places=1, required=False)
-    dose_mg_per_kg = serializers.DecimalField(max_digits=4, decimal_places=2, required=False)
-    total_dose_mg = serializers.DecimalField(max_digits=6, decimal_places=1, required=False)
-    infusion_minutes = serializers.IntegerField(required=False)
-    concentration_mg_per_ml = serializers.DecimalField(
-        max_digits=6, decimal_places=2, required=False
+    weight_kg = serializers.DecimalField(max_digits=5, decimal_places=1, **_seen("Weight (kg)"))
+    dose_mg_per_kg = serializers.DecimalField(
+        max_digits=4, decimal_places=2, **_seen("Dose (mg/kg)")
     )
-    bag_volume_ml = serializers.DecimalField(max_digits=6, decimal_places=1, required=False)
+    total_dose_mg = serializers.DecimalField(
+        max_digits=6, decimal_places=1, **_seen("Total dose (mg)")
+    )
+    infusion_minutes = serializers.IntegerField(**_seen("Infusion minutes"))
+    concentration_mg_per_ml = serializers.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        **_seen("Stock concentration (mg/mL), from which the draw volume comes,"),
+    )
+    bag_volume_ml = serializers.DecimalField(
+        max_digits=6,
+        decimal_places=1,
+        **_seen("Bag final volume (mL), from which the pump rate comes,"),
+    )
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -382,6 +434,9 @@ class VitalSignSerializer(serializers.ModelSerializer):
 
 
 class SideEffectSerializer(serializers.ModelSerializer):
+    """A side effect. ``corrected_by`` / ``corrected_at`` name the latest change (PATCH before
+    signing: resolution, intervention, a corrected grade)."""
+
     effect_label = serializers.SerializerMethodField()
     serious = serializers.SerializerMethodField(help_text="Grade 3 or above.")
     grade = serializers.IntegerField(min_value=1, max_value=5)
@@ -402,8 +457,10 @@ class SideEffectSerializer(serializers.ModelSerializer):
             "note",
             "recorded_by",
             "created_at",
+            "corrected_by",
+            "corrected_at",
         ]
-        read_only_fields = ["session", "recorded_by", "created_at"]
+        read_only_fields = ["session", "recorded_by", "created_at", "corrected_by", "corrected_at"]
 
     def get_effect_label(self, side_effect) -> str:
         return monitoring.side_effect_label(side_effect)

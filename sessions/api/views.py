@@ -86,11 +86,15 @@ class CourseFilter(filters.FilterSet):
         request=CourseOrderSerializer,
         responses={201: CourseSerializer, 400: _400, 403: _403, 409: _409},
         description="Order a course (prescriber). Refused (400 on `patient`) unless the "
-        "patient's latest signed evaluation is eligible (with or without precautions) and "
-        "a consent is on file; 409 while another course is active.",
+        "patient's latest signed evaluation is eligible (with or without precautions), "
+        "a consent is on file and the patient is not discharged or declined; 409 while "
+        "another course is active.",
     ),
     partial_update=extend_schema(
-        responses={200: CourseSerializer, 400: _400, 403: _403, 404: _404, 409: _409}
+        responses={200: CourseSerializer, 400: _400, 403: _403, 404: _404, 409: _409},
+        description="Change the order (prescriber). A changed ordered dose clears the dose "
+        "verification of every session not yet started: it must be verified against the new "
+        "order, and a session whose dose is now above it needs an override.",
     ),
 )
 class CourseViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
@@ -163,13 +167,17 @@ _SESSION_RESPONSES = {200: SessionSerializer, 400: _400, 403: _403, 404: _404, 4
         responses={201: SessionSerializer, 400: _400, 403: _403, 409: _409},
         description="Schedule the next session of a course; its number is assigned. A dose "
         "above the order or outside 0.1–1.0 mg/kg is refused (400 on `dose_mg_per_kg`): "
-        "create it within the order and have a prescriber record an override.",
+        "create it within the order and have a prescriber record an override. Refused (400 "
+        "on `course`) when the patient is no longer ready for treatment (latest signed "
+        "evaluation not eligible, no consent, discharged or declined). Minutes, "
+        "concentration and bag volume take their defaults only when not sent.",
     ),
     partial_update=extend_schema(
         request=SessionUpdateSerializer,
         responses=_SESSION_RESPONSES,
         description="Change editable fields. Dose fields and pre-infusion checks only while "
-        "scheduled (changing a dose field clears the verification; changing the pre-infusion "
+        "scheduled (changing a dose field clears the verification and makes you the dose's "
+        "preparer, `dose_prepared_by`, who cannot verify it; changing the pre-infusion "
         "blood pressure clears the go-ahead); discharge checklist only once the infusion "
         "ended. Status changes only through the actions. Signed: 409.",
     ),
@@ -199,7 +207,10 @@ class SessionViewSet(_MonitoringContext, ReadCreateViewSet):
     def get_queryset(self):
         if _fake(self):
             return InfusionSession.objects.none()
-        return selectors.session_list_for_user(user=self.request.user)
+        # Start blockers of scheduled sessions read each patient's readiness: prefetched.
+        return selectors.sessions_with_treatment_readiness(
+            selectors.session_list_for_user(user=self.request.user)
+        )
 
     def _respond(self, session, *, code=status.HTTP_200_OK, audit=None, detail=""):
         fresh = selectors.session_get_for_user(user=self.request.user, pk=session.pk)
@@ -233,8 +244,13 @@ class SessionViewSet(_MonitoringContext, ReadCreateViewSet):
         request=VerifyDoseSerializer,
         responses=_SESSION_RESPONSES,
         description="A second clinician verifies the calculated dose (records who and when). "
-        "The clinician who created the session cannot (403). Values sent are compared with "
-        "the session: if it changed meanwhile, 409 and nothing is verified.",
+        "Neither the clinician who created the session nor the one who last changed the dose "
+        "(`dose_prepared_by`: a changed weight, mg/kg, minutes, concentration or bag volume, or "
+        "an override) may (403). Send the values you checked — every input of the dose plan "
+        "and the total: weight, mg/kg, total mg, minutes, stock concentration, bag volume; "
+        "each is compared with the session: if one changed meanwhile, 409 and nothing is "
+        "verified. 409 also when the dose is already verified, the session is not scheduled, "
+        "or the course's order in force no longer covers the dose.",
     )
     @action(detail=True, methods=["post"], url_path="verify-dose")
     def verify_dose(self, request, pk=None):
@@ -247,8 +263,8 @@ class SessionViewSet(_MonitoringContext, ReadCreateViewSet):
         request=OverrideSerializer,
         responses=_SESSION_RESPONSES,
         description="A prescriber sets a dose above the order or outside 0.1–1.0 mg/kg, with a "
-        "reason. Never outside the absolute limits 0.05–2.0 mg/kg. The dose must be "
-        "verified again.",
+        "reason. Never outside the absolute limits 0.05–2.0 mg/kg. The prescriber becomes the "
+        "dose's preparer: another clinician must verify it again.",
     )
     @action(detail=True, methods=["post"])
     def override(self, request, pk=None):
@@ -273,9 +289,12 @@ class SessionViewSet(_MonitoringContext, ReadCreateViewSet):
     @extend_schema(
         request=ActionTimeSerializer,
         responses=_SESSION_RESPONSES,
-        description="Start the infusion. 409 with every reason until the dose is verified, "
-        "fasting and escort are confirmed, the pre-infusion blood pressure is recorded and, "
-        "if it is at or above the hold threshold, a prescriber gave a go-ahead.",
+        description="Start the infusion. 409 with every reason until the patient is still "
+        "ready for treatment (latest signed evaluation eligible, consent on file, not "
+        "discharged or declined), the dose is verified and still covered by the course's "
+        "order in force (or an override of exactly that dose), fasting and escort are "
+        "confirmed, the pre-infusion blood pressure is recorded and, if it is at or above the "
+        "hold threshold, a prescriber gave a go-ahead.",
     )
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
@@ -437,18 +456,18 @@ class VitalSignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Correc
         return services.vitals_correct(actor=self.request.user, reading=entry, **data)
 
 
-@_child_schema(SideEffectSerializer, "a side effect (grade 3 or above marks the session serious)")
-class SideEffectViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
-    _SessionChildViewSet,
-):
+@_child_schema(
+    SideEffectSerializer,
+    "a side effect (grade 3 or above marks the session serious)",
+    correction="Record a side effect's resolution or intervention, or correct it (a grade "
+    "charted too high), before the session is signed. The session's serious adverse event "
+    "follows the grades.",
+)
+class SideEffectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CorrectableChildViewSet):
     """Side effects of a session; PATCH records resolution or intervention before signing."""
 
     serializer_class = SideEffectSerializer
     child_model = SideEffect
-    http_method_names = ["get", "post", "patch", "head", "options"]
     required_capabilities = {
         "list": Capability.VIEW_CLINICAL_RECORDS,
         "retrieve": Capability.VIEW_CLINICAL_RECORDS,
@@ -462,18 +481,8 @@ class SideEffectViewSet(
     def record(self, data):
         return services.side_effect_record(actor=self.request.user, session=self.session, **data)
 
-    @extend_schema(
-        responses={200: SideEffectSerializer, 400: _400, 403: _403, 404: _404, 409: _409}
-    )
-    def partial_update(self, request, *args, **kwargs):
-        side_effect = self.get_object()
-        serializer = self.get_serializer(side_effect, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        side_effect = services.side_effect_update(
-            actor=request.user, side_effect=side_effect, **serializer.validated_data
-        )
-        self.audit_as(side_effect)
-        return Response(self.get_serializer(side_effect).data)
+    def correct(self, entry, data):
+        return services.side_effect_update(actor=self.request.user, side_effect=entry, **data)
 
 
 @_child_schema(

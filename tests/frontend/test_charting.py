@@ -40,6 +40,8 @@ def verify_data(session):
         "verify-dose_mg_per_kg": session.dose_mg_per_kg,
         "verify-total_dose_mg": session.total_dose_mg,
         "verify-infusion_minutes": session.infusion_minutes,
+        "verify-concentration_mg_per_ml": session.concentration_mg_per_ml,
+        "verify-bag_volume_ml": session.bag_volume_ml,
     }
 
 
@@ -102,6 +104,68 @@ def test_a_dose_changed_while_checking_is_not_verified_and_says_so(
     assert "changed while you were checking" in response.content.decode()
     session.refresh_from_db()
     assert session.dose_verified_at is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("concentration_mg_per_ml", Decimal("50")), ("bag_volume_ml", Decimal("250"))],
+)
+def test_a_preparation_changed_while_checking_is_not_verified(
+    client_for, prescriber, nurse, session, field, value
+):
+    # The verifier has the chart open; meanwhile the stock or the bag changes, and with it
+    # the draw volume or the pump rate the verifier would be vouching for.
+    seen = verify_data(session)
+    session_services.session_update(actor=nurse, session=session, **{field: value})
+
+    response = post(client_for(prescriber), "session_verify_dose", session, seen)
+
+    assert response.status_code == 409
+    assert "changed while you were checking" in response.content.decode()
+    session.refresh_from_db()
+    assert session.dose_verified_at is None
+
+
+def test_a_verification_that_does_not_say_what_was_seen_is_refused(client_for, prescriber, session):
+    seen = verify_data(session)
+    del seen["verify-bag_volume_ml"]
+
+    response = post(client_for(prescriber), "session_verify_dose", session, seen)
+
+    assert response.status_code == 400
+    session.refresh_from_db()
+    assert session.dose_verified_at is None
+
+
+def test_whoever_changed_the_dose_sees_they_cannot_verify_it(
+    client_for, nurse, second_nurse, prescriber, session
+):
+    from patients.services import care_team_grant
+
+    care_team_grant(patient=session.course.patient, user=second_nurse)
+    client = client_for(second_nurse)
+    changed = post(
+        client,
+        "session_dose",
+        session,
+        {
+            "dose-weight_kg": "95.0",
+            "dose-dose_mg_per_kg": "0.50",
+            "dose-infusion_minutes": "40",
+            "dose-concentration_mg_per_ml": "10",
+            "dose-bag_volume_ml": "100",
+        },
+    )
+
+    body = changed.content.decode()
+    assert changed.status_code == 200
+    assert "Prepared by Mei Tan" in body
+    assert 'id="verify-dose" disabled' in body
+    assert "You changed this dose after it was prepared" in body
+    session.refresh_from_db()
+    assert post(client, "session_verify_dose", session, verify_data(session)).status_code == 403
+    verified = post(client_for(prescriber), "session_verify_dose", session, verify_data(session))
+    assert verified.status_code == 200
 
 
 def test_changing_the_weight_clears_the_verification(client_for, nurse, ready_session):
@@ -427,6 +491,69 @@ def test_clinician_text_is_shown_literally(client_for, nurse, running_session):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
     assert "<b>x</b>" not in body
     assert "&lt;b&gt;x&lt;/b&gt;" in body
+
+
+def test_a_patient_found_not_eligible_cannot_be_started_and_the_chart_says_why(
+    client_for, nurse, prescriber, ready_session
+):
+    from patients.models import Evaluation
+    from tests.patients.factories import EvaluationFactory
+
+    EvaluationFactory(
+        patient=ready_session.course.patient,
+        evaluated_on=timezone.localdate(),
+        signed_by=prescriber,
+        eligibility=Evaluation.Eligibility.NOT_ELIGIBLE,
+        contraindications={"pregnancy": True},
+    )
+    client = client_for(nurse)
+
+    body = client.get(url("session_chart", ready_session)).content.decode()
+    response = post(client, "session_start", ready_session)
+
+    assert 'id="start-infusion" class="big" disabled' in body
+    assert "records eligibility &#x27;not eligible&#x27;" in body
+    assert response.status_code == 409
+    ready_session.refresh_from_db()
+    assert ready_session.status == InfusionSession.Status.SCHEDULED
+
+
+def test_no_session_is_scheduled_for_a_discharged_patient(client_for, nurse, course):
+    from patients.models import Patient
+
+    Patient.objects.filter(pk=course.patient_id).update(status=Patient.Status.DISCHARGED)
+
+    response = client_for(nurse).post(
+        reverse("frontend:session_schedule", args=[course.pk]),
+        {
+            "scheduled_for": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+            "weight_kg": "72.5",
+            "dose_mg_per_kg": "0.50",
+            "infusion_minutes": "40",
+            "concentration_mg_per_ml": "10",
+            "bag_volume_ml": "100",
+            "confirmed": "on",
+        },
+    )
+
+    assert response.status_code == 400
+    assert "The patient&#x27;s status is discharged" in response.content.decode()
+    assert not course.sessions.exists()
+
+
+def test_a_changed_side_effect_shows_who_changed_it(client_for, nurse, running_session):
+    entry = session_services.side_effect_record(
+        actor=nurse,
+        session=running_session,
+        effect=SideEffect.Effect.NAUSEA,
+        grade=2,
+        onset_at=timezone.now(),
+    )
+    session_services.side_effect_update(actor=nurse, side_effect=entry, grade=1)
+
+    body = client_for(nurse).get(url("session_chart", running_session)).content.decode()
+
+    assert "Corrected by Siobhán Kelly" in body
 
 
 # --- today's board -----------------------------------------

@@ -1,4 +1,4 @@
-"""Correcting a vitals reading or a mood note before the session is signed."""
+"""Correcting a vitals reading, a side effect or a mood note before the session is signed."""
 
 import datetime
 
@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from ehr.models import AuditEvent
-from sessions.models import MoodNote, VitalSign
+from sessions.models import MoodNote, SideEffect, VitalSign
 from tests.sessions.factories import MoodNoteFactory, SideEffectFactory, VitalSignFactory
 
 pytestmark = pytest.mark.django_db
@@ -227,6 +227,68 @@ def test_an_impossible_mood_note_correction_is_refused(api, nurse, running_sessi
     assert MoodNote.objects.get(pk=note.pk).corrected_at is None
 
 
+# Side effects: the resolution, the intervention or a corrected grade
+
+
+def _side_effect_url(session, entry_id):
+    return f"/api/v1/sessions/{session.pk}/side-effects/{entry_id}/"
+
+
+def test_a_side_effect_change_names_who_made_it_and_keeps_the_history(
+    api, nurse, second_nurse, running_session
+):
+    from patients.services import care_team_grant
+
+    care_team_grant(patient=running_session.course.patient, user=second_nurse)
+    entry = SideEffectFactory(session=running_session, recorded_by=nurse, grade=3)
+
+    response = api(second_nurse).patch(
+        _side_effect_url(running_session, entry.pk),
+        {"grade": 2, "intervention": "Ondansetron 4 mg IV"},
+    )
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["grade"], body["recorded_by"]) == (2, nurse.pk)
+    assert body["corrected_by"] == second_nurse.pk
+    assert body["corrected_at"] is not None
+    history = SideEffect.objects.get(pk=entry.pk).history.order_by("history_date")
+    assert [(h.grade, h.corrected_by_id) for h in history] == [(3, None), (2, second_nurse.pk)]
+    assert history.last().history_user == second_nurse
+
+
+def test_a_side_effect_change_is_audited_naming_the_fields_not_the_values(
+    api, nurse, running_session
+):
+    entry = SideEffectFactory(session=running_session, recorded_by=nurse)
+    before = AuditEvent.objects.count()
+
+    api(nurse).patch(
+        _side_effect_url(running_session, entry.pk),
+        {"resolved_at": timezone.now().isoformat(), "note": "Settled with rest; feels well."},
+    )
+
+    events = list(AuditEvent.objects.order_by("id")[before:])
+    assert [(e.action, e.object_type, e.object_id) for e in events] == [
+        ("update", "sideeffect", str(entry.pk))
+    ]
+    assert events[0].detail == "side effect corrected: resolved_at, note"
+
+
+def test_an_unchanged_side_effect_saves_no_new_version(api, nurse, running_session):
+    entry = SideEffectFactory(session=running_session, recorded_by=nurse, grade=2)
+    before = AuditEvent.objects.count()
+
+    response = api(nurse).patch(_side_effect_url(running_session, entry.pk), {"grade": 2})
+
+    assert response.status_code == 200
+    assert response.json()["corrected_at"] is None
+    assert SideEffect.objects.get(pk=entry.pk).history.count() == 1
+    assert AuditEvent.objects.order_by("id")[before:][0].detail == (
+        "side effect resubmitted unchanged"
+    )
+
+
 # Locked after signing: every child
 
 
@@ -252,6 +314,7 @@ def test_no_child_can_be_patched_after_signing(api, nurse, signed_session, child
     ("child", "factory", "change"),
     [
         ("vitals", VitalSignFactory, {"bp_systolic": 140}),
+        ("side-effects", SideEffectFactory, {"grade": 2}),
         ("mood-notes", MoodNoteFactory, {"mood": 3}),
     ],
 )

@@ -172,6 +172,81 @@ def test_weight_and_dose_must_be_confirmed_not_defaulted(api, nurse, course):
 
 
 @pytest.mark.parametrize(
+    ("field", "value", "status_code"),
+    [
+        ("infusion_minutes", 0, 400),  # never silently the course's 40 minutes
+        ("infusion_minutes", 9, 400),
+        ("infusion_minutes", 10, 201),
+        ("infusion_minutes", 240, 201),
+        ("infusion_minutes", 241, 400),
+        ("concentration_mg_per_ml", "0", 400),  # never silently the usual 10 mg/mL
+        ("concentration_mg_per_ml", "0.99", 400),
+        ("concentration_mg_per_ml", "1.00", 201),
+        ("concentration_mg_per_ml", "100.00", 201),
+        ("concentration_mg_per_ml", "100.01", 400),
+        ("bag_volume_ml", "0", 400),  # never silently the usual 100 mL
+        ("bag_volume_ml", "9.9", 400),
+        ("bag_volume_ml", "10.0", 201),
+        ("bag_volume_ml", "1000.0", 201),
+        ("bag_volume_ml", "1000.1", 400),
+    ],
+)
+def test_a_preparation_value_sent_is_checked_never_replaced_by_the_default(
+    api, nurse, course, field, value, status_code
+):
+    response = _new_session(api(nurse), course, **{field: value})
+
+    assert response.status_code == status_code, response.json()
+    if status_code == 400:
+        assert field in response.json()
+        assert not InfusionSession.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("infusion_minutes", 0),
+        ("concentration_mg_per_ml", Decimal("0")),
+        ("bag_volume_ml", Decimal("0")),
+    ],
+)
+def test_the_service_refuses_a_zero_rather_than_taking_the_default(nurse, course, field, value):
+    from django.core.exceptions import ValidationError
+
+    from sessions.services import session_create
+
+    with pytest.raises(ValidationError) as refused:
+        session_create(
+            actor=nurse,
+            course=course,
+            scheduled_for=timezone.now(),
+            weight_kg=Decimal("72.5"),
+            dose_mg_per_kg=Decimal("0.50"),
+            **{field: value},
+        )
+
+    assert field in refused.value.message_dict
+
+
+def test_only_a_missing_value_takes_the_default(nurse, course):
+    from sessions.services import session_create
+
+    session = session_create(
+        actor=nurse,
+        course=course,
+        scheduled_for=timezone.now(),
+        weight_kg=Decimal("72.5"),
+        dose_mg_per_kg=Decimal("0.50"),
+    )
+
+    assert (session.infusion_minutes, session.concentration_mg_per_ml, session.bag_volume_ml) == (
+        course.infusion_minutes,
+        Decimal("10"),
+        Decimal("100"),
+    )
+
+
+@pytest.mark.parametrize(
     ("weight", "status_code"), [("29.9", 400), ("30.0", 201), ("300.0", 201), ("300.1", 400)]
 )
 def test_weight_outside_30_to_300_kg_is_refused(api, nurse, course, weight, status_code):

@@ -1,0 +1,191 @@
+"""A patient is given infusions only while still ready for treatment: the latest signed
+evaluation eligible, a consent on file, and not discharged or declined. Checked when a
+course is ordered, when a session is scheduled and when an infusion starts."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from patients.models import Evaluation, Patient
+from sessions.monitoring import current_protocol
+from sessions.services import start_blockers, treatment_readiness_errors
+from tests.factories import PatientFactory
+from tests.patients.factories import ConsentFactory, EvaluationFactory
+from tests.sessions.factories import InfusionSessionFactory, TreatmentCourseFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _start(client, session):
+    return client.post(f"/api/v1/sessions/{session.pk}/start/", {})
+
+
+def _schedule(client, course):
+    return client.post(
+        "/api/v1/sessions/",
+        {
+            "course": course.pk,
+            "scheduled_for": timezone.now().isoformat(),
+            "weight_kg": "72.5",
+            "dose_mg_per_kg": "0.50",
+        },
+    )
+
+
+def _not_eligible_found_later(patient, prescriber, *, signed=True):
+    """A re-evaluation after the course was ordered finds a pregnancy."""
+    return EvaluationFactory(
+        patient=patient,
+        evaluated_on=timezone.localdate(),
+        signed_by=prescriber if signed else None,
+        eligibility=Evaluation.Eligibility.NOT_ELIGIBLE,
+        contraindications={"pregnancy": True},
+        notes="Pregnancy test positive.",
+    )
+
+
+def test_a_later_signed_not_eligible_evaluation_stops_the_start(
+    api, nurse, prescriber, ready_session
+):
+    _not_eligible_found_later(ready_session.course.patient, prescriber)
+
+    response = _start(api(nurse), ready_session)
+
+    assert response.status_code == 409
+    assert "records eligibility 'not eligible'" in response.json()["detail"]
+    ready_session.refresh_from_db()
+    assert ready_session.status == "scheduled"
+
+
+def test_a_later_signed_not_eligible_evaluation_stops_scheduling(api, nurse, prescriber, course):
+    _not_eligible_found_later(course.patient, prescriber)
+
+    response = _schedule(api(nurse), course)
+
+    assert response.status_code == 400
+    assert "records eligibility 'not eligible'" in response.json()["course"][0]
+    assert not course.sessions.exists()
+
+
+def test_an_unsigned_re_evaluation_does_not_stop_the_start(api, nurse, prescriber, ready_session):
+    _not_eligible_found_later(ready_session.course.patient, prescriber, signed=False)
+
+    assert _start(api(nurse), ready_session).status_code == 200
+
+
+def test_a_later_evaluation_eligible_with_precautions_lets_it_start(
+    api, nurse, prescriber, ready_session
+):
+    EvaluationFactory(
+        patient=ready_session.course.patient,
+        evaluated_on=timezone.localdate(),
+        signed_by=prescriber,
+        eligibility=Evaluation.Eligibility.ELIGIBLE_WITH_PRECAUTIONS,
+        contraindications={"interstitial_cystitis": True},
+        precautions="Urology follows; bladder symptoms asked at each visit.",
+    )
+
+    assert _start(api(nurse), ready_session).status_code == 200
+
+
+@pytest.mark.parametrize("status", [Patient.Status.DISCHARGED, Patient.Status.DECLINED])
+def test_a_discharged_or_declined_patient_gets_no_infusion(
+    api, nurse, ready_session, course, status
+):
+    Patient.objects.filter(pk=course.patient_id).update(status=status)
+
+    started = _start(api(nurse), ready_session)
+    scheduled = _schedule(api(nurse), course)
+
+    assert started.status_code == 409
+    assert f"The patient's status is {status}" in started.json()["detail"]
+    assert scheduled.status_code == 400
+    assert f"The patient's status is {status}" in scheduled.json()["course"][0]
+
+
+@pytest.mark.parametrize("status", [Patient.Status.ACTIVE, Patient.Status.MAINTENANCE])
+def test_an_active_or_maintenance_patient_may_be_given_infusions(
+    api, nurse, ready_session, course, status
+):
+    Patient.objects.filter(pk=course.patient_id).update(status=status)
+
+    assert _schedule(api(nurse), course).status_code == 201
+    assert _start(api(nurse), ready_session).status_code == 200
+
+
+def test_no_course_for_a_discharged_patient(api, prescriber, eligible_patient):
+    Patient.objects.filter(pk=eligible_patient.pk).update(status=Patient.Status.DISCHARGED)
+
+    response = api(prescriber).post(
+        "/api/v1/courses/", {"patient": eligible_patient.pk, "start_date": "2025-02-03"}
+    )
+
+    assert response.status_code == 400
+    assert "The patient's status is discharged" in response.json()["patient"][0]
+
+
+def test_a_consent_withdrawn_from_the_file_stops_the_start(api, nurse, ready_session):
+    ready_session.course.patient.consents.all().delete()
+
+    response = _start(api(nurse), ready_session)
+
+    assert response.status_code == 409
+    assert "No informed consent" in response.json()["detail"]
+
+
+def test_the_session_shows_why_the_patient_is_no_longer_ready(
+    api, nurse, prescriber, ready_session
+):
+    _not_eligible_found_later(ready_session.course.patient, prescriber)
+
+    body = api(nurse).get(f"/api/v1/sessions/{ready_session.pk}/").json()
+
+    assert body["start_blockers"] == treatment_readiness_errors(
+        patient=ready_session.course.patient
+    )
+
+
+def test_the_session_list_judges_readiness_by_the_same_latest_evaluation(
+    api, nurse, prescriber, ready_session
+):
+    # Two evaluations of the same day: the one signed last decides, though entered first.
+    patient = ready_session.course.patient
+    first_entered = patient.evaluations.get()
+    _not_eligible_found_later(patient, prescriber)
+    Evaluation.objects.filter(pk=first_entered.pk).update(
+        evaluated_on=timezone.localdate(), signed_at=timezone.now() + datetime.timedelta(minutes=1)
+    )
+    ready_session.refresh_from_db()
+    expected = start_blockers(session=ready_session, protocol=current_protocol())
+
+    listed = api(nurse).get("/api/v1/sessions/", {"status": "scheduled"}).json()["results"]
+
+    assert expected == []
+    assert [row["start_blockers"] for row in listed] == [expected]
+
+
+def test_the_session_list_costs_the_same_queries_with_more_patients_waiting(
+    api, nurse, prescriber, django_assert_max_num_queries
+):
+    def add_scheduled(count):
+        for _ in range(count):
+            patient = PatientFactory(
+                care_team=[nurse, prescriber], responsible_prescriber=prescriber
+            )
+            EvaluationFactory(patient=patient, signed_by=prescriber)
+            ConsentFactory(patient=patient, recorded_by=prescriber)
+            course = TreatmentCourseFactory(patient=patient, ordered_by=prescriber)
+            InfusionSessionFactory(course=course, number=1, created_by=nurse)
+
+    add_scheduled(2)
+    client = api(nurse)
+    with django_assert_max_num_queries(14) as small:
+        client.get("/api/v1/sessions/")
+    add_scheduled(10)
+
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        response = client.get("/api/v1/sessions/")
+
+    assert response.json()["count"] == 12
+    assert all(row["start_blockers"] for row in response.json()["results"])
