@@ -156,9 +156,7 @@ def test_sign_then_release_then_the_referrer_downloads_it_from_the_portal(
     assert (event.user, event.patient) == (referrer_user, ready_summary.patient)
 
 
-def test_staff_download_has_the_api_file_name_and_is_never_cached(
-    client_for, nurse, ready_summary
-):
+def test_staff_download_has_the_api_file_name_and_is_never_cached(client_for, nurse, ready_summary):
     response = client_for(nurse).get(reverse("frontend:summary_pdf", args=[ready_summary.pk]))
 
     assert response.status_code == 200

@@ -231,9 +231,7 @@ def test_download_before_the_pdf_is_ready_is_409(api, prescriber, patient):
     assert "not ready" in response.json()["detail"]
 
 
-def test_download_of_a_pdf_missing_from_storage_is_409_and_not_audited(
-    api, nurse, ready_summary
-):
+def test_download_of_a_pdf_missing_from_storage_is_409_and_not_audited(api, nurse, ready_summary):
     ready_summary.pdf.storage.delete(ready_summary.pdf.name)
 
     response = api(nurse).get(f"{URL}{ready_summary.pk}/pdf/")
