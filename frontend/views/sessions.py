@@ -121,7 +121,13 @@ def session_schedule(request, course_id):
     return render(
         request,
         "frontend/sessions/schedule_form.html",
-        {"course": course, "patient": patient, "form": form, "proposal": proposal},
+        {
+            "course": course,
+            "patient": patient,
+            "form": form,
+            "proposal": proposal,
+            "readiness": services.treatment_readiness_errors(patient=patient),
+        },
         status=400 if form.errors else 200,
     )
 
@@ -140,6 +146,8 @@ def _board_rows(request) -> list[BoardRow]:
     sessions = list(selectors.sessions_for_day(user=request.user, day=timezone.localdate()))
     protocol = monitoring.current_protocol()
     patient_ids = {s.course.patient_id for s in sessions}
+    # patients.selectors offers active safety alerts one patient at a time
+    # (active_safety_alerts); the board asks once for all of today's patients.
     with_alerts = set(
         patient_selectors.clinical_patient_list_for_user(user=request.user)
         .filter(

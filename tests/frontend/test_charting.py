@@ -541,6 +541,23 @@ def test_no_session_is_scheduled_for_a_discharged_patient(client_for, nurse, cou
     assert not course.sessions.exists()
 
 
+def test_the_schedule_page_says_up_front_why_no_session_can_be_scheduled(client_for, nurse, course):
+    from patients.models import Patient
+
+    Patient.objects.filter(pk=course.patient_id).update(status=Patient.Status.DECLINED)
+
+    body = client_for(nurse).get(reverse("frontend:session_schedule", args=[course.pk]))
+
+    assert 'id="readiness"' in body.content.decode()
+    assert "The patient&#x27;s status is declined" in body.content.decode()
+
+
+def test_the_schedule_page_of_a_ready_patient_has_no_readiness_warning(client_for, nurse, course):
+    body = client_for(nurse).get(reverse("frontend:session_schedule", args=[course.pk]))
+
+    assert 'id="readiness"' not in body.content.decode()
+
+
 def test_a_changed_side_effect_shows_who_changed_it(client_for, nurse, running_session):
     entry = session_services.side_effect_record(
         actor=nurse,
