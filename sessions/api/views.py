@@ -16,6 +16,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from ehr.api.base import ClinicViewSet, ReadCreateViewSet, ReadOnlyClinicViewSet
+from ehr.filters import IdFilter
 from ehr.models import AuditAction
 from ehr.roles import Capability
 from sessions import monitoring, selectors, services
@@ -56,17 +57,12 @@ _409 = OpenApiResponse(
 )
 
 
-def _fake(view) -> bool:
-    """Schema generation instantiates views without a real request."""
-    return getattr(view, "swagger_fake_view", False)
-
-
 class _MonitoringContext:
     """Fetch the protocol in force and the time once per request, not once per row."""
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
-        if not _fake(self):
+        if not self.describing_schema:
             context["protocol"] = monitoring.current_protocol()
             context["now"] = timezone.now()
         return context
@@ -76,6 +72,8 @@ class _MonitoringContext:
 
 
 class CourseFilter(filters.FilterSet):
+    patient = IdFilter(field_name="patient", label="Patient id")
+
     class Meta:
         model = TreatmentCourse
         fields = ["patient", "status", "protocol"]
@@ -112,9 +110,7 @@ class CourseViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
         "next_session": Capability.CHART,
     }
 
-    def get_queryset(self):
-        if _fake(self):
-            return TreatmentCourse.objects.none()
+    def scoped_queryset(self):
         return selectors.course_list_for_user(user=self.request.user)
 
     def create(self, request, *args, **kwargs):
@@ -148,7 +144,8 @@ class CourseViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
 
 
 class SessionFilter(filters.FilterSet):
-    patient = filters.NumberFilter(field_name="course__patient", label="Patient id")
+    course = IdFilter(field_name="course", label="Course id")
+    patient = IdFilter(field_name="course__patient", label="Patient id")
     date = filters.DateFilter(
         field_name="scheduled_for", lookup_expr="date", label="Scheduled on (clinic time zone)"
     )
@@ -204,9 +201,7 @@ class SessionViewSet(_MonitoringContext, ReadCreateViewSet):
         "sign": Capability.SIGN_RECORDS,
     }
 
-    def get_queryset(self):
-        if _fake(self):
-            return InfusionSession.objects.none()
+    def scoped_queryset(self):
         # Start blockers of scheduled sessions read each patient's readiness: prefetched.
         return selectors.sessions_with_treatment_readiness(
             selectors.session_list_for_user(user=self.request.user)
@@ -373,13 +368,11 @@ class _SessionChildViewSet(ClinicViewSet):
     def audit_object_type(self) -> str:
         return self.child_model._meta.model_name
 
+    def scoped_queryset(self):
+        return self.entries()
+
     def entries(self):
         raise NotImplementedError
-
-    def get_queryset(self):
-        if _fake(self):
-            return self.child_model.objects.none()
-        return self.entries()
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)

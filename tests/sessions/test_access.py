@@ -161,3 +161,24 @@ def test_the_nurse_named_on_a_session_must_be_on_the_care_team(api, nurse, outsi
 
     assert response.status_code == 400
     assert "nurse" in response.json()
+
+
+@pytest.mark.parametrize(
+    ("path", "param", "record"),
+    [
+        ("/api/v1/courses/", "patient", "patient"),
+        ("/api/v1/sessions/", "patient", "patient"),
+        ("/api/v1/sessions/", "course", "course"),
+    ],
+)
+def test_filtering_by_an_id_out_of_reach_reads_like_an_id_that_does_not_exist(
+    api, outside_nurse, session, path, param, record
+):
+    target = {"patient": session.course.patient, "course": session.course}[record]
+    client = api(outside_nurse)
+
+    hidden = client.get(path, {param: target.pk})
+    missing = client.get(path, {param: 987654321})
+
+    assert hidden.status_code == missing.status_code == 200
+    assert hidden.json()["count"] == missing.json()["count"] == 0
