@@ -27,6 +27,7 @@ class Capability(StrEnum):
     EDIT_DEMOGRAPHICS = "edit_demographics"
     VIEW_PATIENTS = "view_patients"
     VIEW_ALL_DEMOGRAPHICS = "view_all_demographics"
+    VIEW_PATIENT_DETAILS = "view_patient_details"
     VIEW_REFERRED_PATIENTS = "view_referred_patients"
     MANAGE_CARE_TEAMS = "manage_care_teams"
     VIEW_CLINICAL_RECORDS = "view_clinical_records"
@@ -59,6 +60,10 @@ POLICY: dict[Capability, frozenset[Role]] = {
     # Every role reaches some patients; the selectors decide which.
     Capability.VIEW_PATIENTS: _STAFF | {Role.REFERRING_PROVIDER},
     Capability.VIEW_ALL_DEMOGRAPHICS: frozenset({Role.ADMIN}),
+    # Beyond identification (name, MRN, date of birth, sex, status): contact details,
+    # diagnosis, responsible prescriber, care team. Without it a user sees, filters
+    # and orders patients by identification only.
+    Capability.VIEW_PATIENT_DETAILS: _STAFF,
     Capability.VIEW_REFERRED_PATIENTS: frozenset({Role.REFERRING_PROVIDER}),
     # The responsible prescriber manages the team of their own patients only;
     # the service checks that ownership.

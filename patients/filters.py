@@ -4,7 +4,9 @@ The API's ``?search=`` and the patient search page use the same ``PatientFilter`
 so both find the same patients. Filters only narrow a queryset a selector gave:
 they never widen what a user may see, and a related id is a plain number
 (``IdFilter``), so filtering by an id the user may not see answers an empty
-list, exactly like an id that does not exist.
+list, exactly like an id that does not exist. A user who is shown only a
+patient's identification (a referring provider) gets only the filters on it
+(``PatientIdentificationFilter``): filtering by a hidden field would reveal it.
 """
 
 from django.db.models import Q
@@ -37,14 +39,19 @@ class ReferringProviderFilter(filters.FilterSet):
         )
 
 
-class PatientFilter(filters.FilterSet):
+class PatientIdentificationFilter(filters.FilterSet):
+    """Filters on identification only: what a user without ``VIEW_PATIENT_DETAILS`` sees.
+
+    A filter narrows the list by a field's value, so it reveals that value: a
+    referring provider, who is not shown the diagnosis or the responsible
+    prescriber, must not be able to filter by them either.
+    """
+
     search = filters.CharFilter(method="filter_search", label="Name or MRN")
-    referring_provider = IdFilter(field_name="referring_provider_id")
-    responsible_prescriber = IdFilter(field_name="responsible_prescriber_id")
 
     class Meta:
         model = Patient
-        fields = ["status", "primary_diagnosis", "referring_provider", "responsible_prescriber"]
+        fields = ["status"]
 
     def filter_search(self, queryset, name, value):
         query = Q()
@@ -54,6 +61,17 @@ class PatientFilter(filters.FilterSet):
                 Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(mrn__iexact=word)
             )
         return queryset.filter(query)
+
+
+class PatientFilter(PatientIdentificationFilter):
+    """Every patient filter, for staff (``VIEW_PATIENT_DETAILS``)."""
+
+    referring_provider = IdFilter(field_name="referring_provider_id")
+    responsible_prescriber = IdFilter(field_name="responsible_prescriber_id")
+
+    class Meta:
+        model = Patient
+        fields = ["status", "primary_diagnosis", "referring_provider", "responsible_prescriber"]
 
 
 class SafetyAlertFilter(filters.FilterSet):

@@ -31,6 +31,7 @@ from patients.filters import (
     ConsentFilter,
     EvaluationFilter,
     PatientFilter,
+    PatientIdentificationFilter,
     ReferringProviderFilter,
     SafetyAlertFilter,
 )
@@ -77,13 +78,12 @@ class ReferringProviderViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
     list=extend_schema(
         description="Patients you may see: care team (and break-the-glass) for clinicians, "
         "every patient for the practice manager, the patients they referred for a "
-        "referring provider (identification fields only).",
+        "referring provider (identification fields only; they may filter by `search` and "
+        "`status` and order by name or MRN only — other filters and orderings are ignored).",
     ),
 )
 class PatientViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
     serializer_class = PatientSerializer
-    filterset_class = PatientFilter
-    ordering_fields = ["last_name", "first_name", "mrn", "created_at"]
     required_capabilities = {
         "list": Capability.VIEW_PATIENTS,
         "retrieve": Capability.VIEW_PATIENTS,
@@ -92,24 +92,38 @@ class PatientViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
         "care_team": Capability.MANAGE_CARE_TEAMS,
         "break_glass": Capability.BREAK_THE_GLASS,
     }
+    #: Ordering by a field reveals it as surely as showing it: identification fields only.
+    IDENTIFICATION_ORDERING = ["last_name", "first_name", "mrn"]
+
+    # What a user is shown of a patient decides what they may filter and order by too.
+    @property
+    def filterset_class(self):
+        return PatientIdentificationFilter if self._identification_only() else PatientFilter
+
+    @property
+    def ordering_fields(self):
+        if self._identification_only():
+            return self.IDENTIFICATION_ORDERING
+        return [*self.IDENTIFICATION_ORDERING, "created_at"]
 
     def scoped_queryset(self):
         patients = selectors.patient_list_for_user(user=self.request.user)
-        if self._referrer_view():
+        if self._identification_only():
             return patients
         return selectors.with_care_team(patients)
 
     def get_serializer_class(self):
-        if self._referrer_view():
+        if self._identification_only():
             return ReferredPatientSerializer
         return super().get_serializer_class()
 
-    def _referrer_view(self) -> bool:
+    def _identification_only(self) -> bool:
+        """Whether the requesting user sees a patient's identification only (closed by default)."""
         request = getattr(self, "request", None)
         return (
             request is not None
             and not self.describing_schema
-            and can(request.user, Capability.VIEW_REFERRED_PATIENTS)
+            and not can(request.user, Capability.VIEW_PATIENT_DETAILS)
         )
 
     def perform_create(self, serializer):
