@@ -1,7 +1,8 @@
-"""Demo accounts, one per role. Idempotent: running it again changes nothing but passwords."""
+"""Demo accounts, one per role. Idempotent: a second run changes only a new password."""
 
 from ehr.models import User
 from ehr.roles import Role
+from ehr.services import api_tokens_revoke
 
 DEMO_USERS = {
     "admin": dict(
@@ -29,7 +30,9 @@ def seed_users(*, password: str, extra: dict | None = None) -> dict[str, User]:
         user, _ = User.objects.update_or_create(
             username=username, defaults={**fields, "is_active": True}
         )
-        user.set_password(password)
-        user.save(update_fields=["password"])
+        if not user.check_password(password):
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            api_tokens_revoke(user=user)
         users[username] = user
     return users

@@ -1,11 +1,19 @@
-"""Writes to accounts. Every change of role or activity is a permission change."""
+"""Writes to accounts and their API tokens.
+
+Every change of role or activity is a permission change, and every change of
+password, role, activity or second factor ends the account's API tokens
+(``api_tokens_revoke``): a token proves who signed in, under what rights, with
+which credentials, and none of that may change under it.
+"""
 
 from __future__ import annotations
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from rest_framework.authtoken.models import Token
 
+from ehr.authentication import api_token_expired
 from ehr.errors import RuleViolation
 from ehr.models import User
 from ehr.roles import Role
@@ -66,4 +74,34 @@ def user_update(*, actor: User, user: User, password: str | None = None, **chang
         user.set_password(_validated_password(password, user))
     user.full_clean(exclude=["password"])
     user.save()
+    if password or access_changed:
+        api_tokens_revoke(user=user)
     return access_changed
+
+
+# --- API tokens ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def api_token_issue(*, user: User) -> Token:
+    """The account's API token: the current one while it lasts, else a fresh one.
+
+    The caller has checked the credentials (and the second factor).
+    """
+    # Lock the account: two sign-ins at once must not both replace an expired token.
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    token = Token.objects.filter(user=user).first()
+    if token is not None and not api_token_expired(token):
+        return token
+    if token is not None:
+        token.delete()
+    return Token.objects.create(user=user)
+
+
+def api_tokens_revoke(*, user: User) -> int:
+    """End every API token of the account; returns how many there were.
+
+    Called on every change of password, role, activity or second factor.
+    """
+    deleted, _ = Token.objects.filter(user=user).delete()
+    return deleted

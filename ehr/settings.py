@@ -148,6 +148,12 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 BREAK_GLASS_HOURS = env_int("BREAK_GLASS_HOURS", 4)
 
+# An API token works for this long after it was issued (ehr.authentication); signing
+# in again at /api/v1/auth/token/ then issues a fresh one.
+API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 12)
+if API_TOKEN_TTL_HOURS < 1:
+    raise ImproperlyConfigured("API_TOKEN_TTL_HOURS must be a whole number of hours, 1 or more.")
+
 # --- Security (production) ------------------------------------------------------
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
@@ -203,7 +209,7 @@ CLINIC_PHONE = env_str("CLINIC_PHONE", "(207) 555-0142")
 # --- REST API ----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "ehr.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["ehr.api.permissions.IsActiveStaffOrPortalUser"],

@@ -15,6 +15,7 @@ from ehr.audit import audit_record
 from ehr.errors import RuleViolation
 from ehr.models import AuditAction
 from ehr.roles import is_staff_member
+from ehr.services import api_tokens_revoke
 
 DEVICE_NAME = "Authenticator app"
 
@@ -55,6 +56,8 @@ def totp_device_confirm(*, user, token: str, request=None) -> TOTPDevice:
     TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
+    # Tokens issued before the second factor were obtained without it.
+    api_tokens_revoke(user=user)
     audit_record(
         action=AuditAction.PERMISSION_CHANGE,
         request=request,

@@ -1,10 +1,8 @@
-from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_login_failed
 from django_otp import devices_for_user, match_token
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,10 +16,11 @@ from ehr.api.serializers import (
     UserSerializer,
 )
 from ehr.audit import audit_record
+from ehr.authentication import second_factor_missing
 from ehr.filters import AuditEventFilter, UserFilter
 from ehr.lockout import lockout_message
 from ehr.models import AuditAction
-from ehr.roles import Capability, is_staff_member
+from ehr.roles import Capability
 
 
 class UserViewSet(
@@ -120,8 +119,7 @@ class TokenView(AuditedAPIMixin, APIView):
                 {"detail": "Unable to sign in with the username and password given."},
                 status=status.HTTP_401_UNAUTHORIZED,
             )
-        devices = list(devices_for_user(user, confirmed=True))
-        if not devices and settings.OTP_REQUIRED and is_staff_member(user):
+        if second_factor_missing(user):
             audit_record(
                 action=AuditAction.LOGIN_FAILED,
                 request=django_request,
@@ -135,7 +133,7 @@ class TokenView(AuditedAPIMixin, APIView):
                 },
                 status=status.HTTP_403_FORBIDDEN,
             )
-        if devices:
+        if any(True for _ in devices_for_user(user, confirmed=True)):
             code = form.validated_data.get("otp") or ""
             if not code:
                 return Response(
@@ -149,7 +147,7 @@ class TokenView(AuditedAPIMixin, APIView):
                 return Response(
                     {"otp": ["The one-time code is not valid."]}, status=status.HTTP_400_BAD_REQUEST
                 )
-        token, _ = Token.objects.get_or_create(user=user)
+        token = services.api_token_issue(user=user)
         audit_record(
             action=AuditAction.LOGIN, request=django_request, user=user, detail="api token"
         )
