@@ -36,6 +36,7 @@ from patients.models import (
 )
 from patients.npi import npi_is_valid
 from patients.scales import PHQ9_SELF_HARM_ITEM, instrument_label, raises_self_harm_alert, score
+from patients.signals import portal_account_changed
 
 # --- Care team ----------------------------------------------------------------------------------
 
@@ -176,12 +177,31 @@ def referring_provider_create(*, actor, **fields) -> ReferringProvider:
 def referring_provider_update(
     *, actor, provider: ReferringProvider, **changes
 ) -> ReferringProvider:
-    provider = ReferringProvider.objects.select_for_update().get(pk=provider.pk)
+    """Change a referring provider.
+
+    When the linked portal account changes, ``patients.signals.portal_account_changed``
+    is sent in this transaction: what was released to the provider follows the link.
+    """
+    # Lock the row: a summary released at the same moment must see the old link or the new.
+    provider = (
+        ReferringProvider.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .get(pk=provider.pk)
+    )
+    old_user = provider.user
     for name, value in changes.items():
         setattr(provider, name, value)
     _check_referring_provider(provider)
     provider._history_user = actor
     provider.save()
+    if provider.user_id != (old_user.pk if old_user else None):
+        portal_account_changed.send(
+            sender=ReferringProvider,
+            provider=provider,
+            old_user=old_user,
+            new_user=provider.user,
+            actor=actor,
+        )
     return provider
 
 

@@ -35,13 +35,15 @@ from django.core.mail import send_mail
 from django.db import OperationalError, transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from guardian.shortcuts import assign_perm
+from guardian.shortcuts import assign_perm, remove_perm
 from pypdf import PdfReader
 
+from ehr.audit import audit_record
 from ehr.errors import ConflictingState, NotAllowed, RuleViolation
+from ehr.models import AuditAction
 from ehr.records import ensure_unsigned
 from ehr.roles import Capability, can
-from patients.models import Patient
+from patients.models import Patient, ReferringProvider
 from reports.content import SummaryNotBuildable, summary_content
 from reports.document import render_summary
 from reports.models import RELEASED_SUMMARY_PERMISSION, TreatmentSummary
@@ -407,11 +409,17 @@ def summary_release(*, actor, summary: TreatmentSummary, notify: bool = True) ->
                 f"This summary was already released on "
                 f"{timezone.localtime(summary.released_at):%Y-%m-%d %H:%M}."
             )
-        provider = summary.patient.referring_provider
-        if provider is None:
+        if summary.patient.referring_provider_id is None:
             raise RuleViolation(
                 "This patient has no referring provider on file; add one before releasing."
             )
+        # Lock the provider: a portal account relinked at this moment must either see this
+        # release and move it, or be the account it is released to.
+        provider = (
+            ReferringProvider.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .get(pk=summary.patient.referring_provider_id)
+        )
         recipient = provider.user
         if recipient is None or not recipient.is_active:
             raise RuleViolation(
@@ -431,6 +439,46 @@ def summary_release(*, actor, summary: TreatmentSummary, notify: bool = True) ->
         elif notify:
             logger.warning("Summary %s released to a provider without an email.", summary.pk)
     return summary
+
+
+def released_summaries_move(*, actor, provider: ReferringProvider, old_user, new_user) -> int:
+    """Move the summaries released to ``provider`` from its old portal account to its new one.
+
+    Released summaries belong to the provider, not to an account: ``old_user``
+    (if any) loses the ``receive_summary`` permission on each of them and
+    ``new_user`` (if any) gains it. Each summary's change is audited as
+    ``permission_change``. Runs in the caller's transaction, which holds the
+    provider's row lock (``patients.services.referring_provider_update``).
+    Returns how many summaries moved.
+    """
+    permission = f"reports.{RELEASED_SUMMARY_PERMISSION}"
+    summaries = TreatmentSummary.objects.filter(released_to=provider).select_related("patient")
+    if old_user is not None:
+        remove_perm(permission, old_user, summaries)
+    if new_user is not None:
+        assign_perm(permission, new_user, summaries)
+    change = _portal_change_in_words(old_user, new_user)
+    moved = 0
+    for summary in summaries.order_by("id"):
+        audit_record(
+            action=AuditAction.PERMISSION_CHANGE,
+            user=actor,
+            obj=summary,
+            detail=f"released summary of provider {provider.pk}: {change}",
+        )
+        moved += 1
+    return moved
+
+
+def _portal_change_in_words(old_user, new_user) -> str:
+    def account(user) -> str:
+        return f"portal account {user.get_username()} (user {user.pk})"
+
+    if old_user is None:
+        return f"granted to {account(new_user)}"
+    if new_user is None:
+        return f"revoked from {account(old_user)}"
+    return f"moved from {account(old_user)} to {account(new_user)}"
 
 
 def release_link(summary_id: int) -> str:

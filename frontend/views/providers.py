@@ -94,6 +94,7 @@ def provider_edit(request, provider_id):
         initial={f: getattr(provider, f) for f in _FIELDS},
     )
     if request.method == "POST" and form.is_valid():
+        before = provider.user_id
         try:
             provider = services.referring_provider_update(
                 actor=request.user, provider=provider, **form.cleaned_data
@@ -103,7 +104,10 @@ def provider_edit(request, provider_id):
         else:
             linked = form.cleaned_data["user"]
             detail = f"portal account {linked.username}" if linked else "no portal account"
-            request.audit.record(provider, AuditAction.UPDATE, detail=detail)
+            # The portal account receives the provider's released summaries.
+            changed = provider.user_id != before
+            action = AuditAction.PERMISSION_CHANGE if changed else AuditAction.UPDATE
+            request.audit.record(provider, action, detail=detail)
             messages.success(request, f"{provider.name} saved.")
             return redirect("frontend:provider_list")
     return render(

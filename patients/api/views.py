@@ -68,7 +68,17 @@ class ReferringProviderViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
         self.save_with(services.referring_provider_create, serializer)
 
     def perform_update(self, serializer):
-        self.save_with(services.referring_provider_update, serializer, provider=serializer.instance)
+        before = serializer.instance.user_id
+        provider = self.save_with(
+            services.referring_provider_update, serializer, provider=serializer.instance
+        )
+        if provider.user_id != before:
+            # The portal account receives the provider's released summaries.
+            self.audit_as(
+                provider,
+                AuditAction.PERMISSION_CHANGE,
+                detail=f"portal account: user {before} -> user {provider.user_id}",
+            )
 
 
 # --- Patients -----------------------------------------------------------------------------------
