@@ -241,6 +241,7 @@ def summary_generate(*, summary_id: int, task_id: str = "") -> TreatmentSummary 
     lease_since = summary.generating_since
     try:
         content = summary_content(summary=summary)
+        _audit_records_read(summary)
         data = render_summary(content)
     except SummaryNotBuildable as exc:
         _fail_if_leased(summary_id, lease_since, str(exc))
@@ -286,6 +287,20 @@ def summary_generate(*, summary_id: int, task_id: str = "") -> TreatmentSummary 
         _give_lease_back(summary_id, lease_since, f"Temporary problem, retrying: {exc}")
         raise TransientGenerationError(str(exc)) from exc
     return summary
+
+
+def _audit_records_read(summary: TreatmentSummary) -> None:
+    """The attempt has read the patient's record into the snapshot: a read by the requester.
+
+    Recorded once per attempt that read (normally one per summary); an attempt
+    that found nothing to do, or was refused the records, read nothing.
+    """
+    audit_record(
+        action=AuditAction.VIEW,
+        user=summary.requested_by,
+        obj=summary,
+        detail=f"records read to build the treatment summary (attempt {summary.attempts})",
+    )
 
 
 def _reload(summary_id: int) -> TreatmentSummary | None:

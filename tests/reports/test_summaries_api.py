@@ -287,6 +287,8 @@ def test_request_download_sign_and_release_are_audited(
         )
     )
     assert events == [
+        # Building the ready summary read the record as its requester.
+        ("view", "treatmentsummary", str(ready_summary.pk), patient.pk),
         ("create", "treatmentsummary", str(created), patient.pk),
         ("download", "treatmentsummary", str(ready_summary.pk), patient.pk),
         ("sign", "treatmentsummary", str(ready_summary.pk), patient.pk),

@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from ehr.models import AuditEvent
 from patients.models import Patient
 from reports.models import TreatmentSummary
 from tests.reports.factories import given_course, signed_evaluation
@@ -55,6 +56,14 @@ def test_request_is_built_by_the_worker_and_downloaded(
     # The worker stored it where the web process reads it, under the document id.
     stored = list(celery_worker_process.storage_root.rglob("*.pdf"))
     assert [p.name for p in stored] == [f"treatment-summary-{body['document_id']}.pdf"]
+    # The worker's read of the record is in the audit trail, once, as the requester's.
+    reads = AuditEvent.objects.filter(
+        action="view",
+        object_type="treatmentsummary",
+        object_id=str(body["id"]),
+        detail__startswith="records read",
+    )
+    assert list(reads.values_list("user", "patient")) == [(prescriber.pk, patient.pk)]
 
 
 @pytest.mark.parametrize(
