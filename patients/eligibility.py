@@ -32,6 +32,9 @@ def eligibility_errors(*, contraindications: dict, eligibility: str, precautions
     - ``eligible`` is refused while any absolute contraindication is yes, and so
       is ``eligible_with_precautions``: an absolute contraindication cannot be
       managed by precautions;
+    - ``eligible`` is refused while any relative contraindication is yes: the
+      decision is then ``eligible_with_precautions`` (with its note),
+      ``not_eligible`` or still ``pending``;
     - ``eligible_with_precautions`` needs a precautions note when any relative
       contraindication is yes.
     """
@@ -42,6 +45,12 @@ def eligibility_errors(*, contraindications: dict, eligibility: str, precautions
     if eligibility in (ELIGIBLE, ELIGIBLE_WITH_PRECAUTIONS) and absolute:
         names = "; ".join(_LABELS[key] for key in absolute)
         errors["eligibility"] = f"Not eligible while an absolute contraindication is yes: {names}."
+    elif eligibility == ELIGIBLE and relative:
+        names = "; ".join(_LABELS[key] for key in relative)
+        errors["eligibility"] = (
+            f"A relative contraindication is yes ({names}): choose eligible with precautions "
+            "and describe them, or not eligible."
+        )
     if eligibility == ELIGIBLE_WITH_PRECAUTIONS and relative and not (precautions or "").strip():
         names = "; ".join(_LABELS[key] for key in relative)
         errors["precautions"] = (

@@ -72,6 +72,16 @@ def test_precautions_are_asked_for_live_when_a_relative_contraindication_is_yes(
     assert "consistent with the contraindication screen" in given
 
 
+def test_eligible_is_refused_live_while_a_relative_contraindication_is_yes(client_for, nurse):
+    client = client_for(nurse)
+
+    refused = live(client, form_data("eligible", interstitial_cystitis=True))
+    without = live(client, form_data("eligible"))
+
+    assert "A relative contraindication is yes (Interstitial cystitis)" in refused
+    assert "consistent with the contraindication screen" in without
+
+
 def test_the_live_check_reads_no_record_and_records_no_event(client_for, nurse):
     client = client_for(nurse)
     before = AuditEvent.objects.count()

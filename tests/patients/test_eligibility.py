@@ -69,6 +69,27 @@ def test_precautions_note_is_required_with_a_relative_contraindication(key):
     assert given == {}
 
 
+@pytest.mark.parametrize("key", sorted(RELATIVE_KEYS))
+def test_eligible_is_refused_with_any_relative_contraindication(key):
+    errors = eligibility_errors(
+        contraindications=no_contraindications(**{key: True}),
+        eligibility="eligible",
+        precautions="A note does not make it plain eligible.",
+    )
+
+    assert set(errors) == {"eligibility"}
+    assert "eligible with precautions" in errors["eligibility"]
+
+
+@pytest.mark.parametrize("eligibility", ["not_eligible", "pending"])
+def test_not_eligible_or_pending_is_allowed_with_a_relative_contraindication(eligibility):
+    assert not eligibility_errors(
+        contraindications=no_contraindications(active_substance_use_disorder=True),
+        eligibility=eligibility,
+        precautions="",
+    )
+
+
 def test_precautions_without_relative_contraindication_need_no_note():
     assert not eligibility_errors(
         contraindications=no_contraindications(),

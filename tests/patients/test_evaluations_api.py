@@ -348,3 +348,61 @@ def test_an_evaluator_who_has_left_does_not_block_the_signature(
     assert signed.status_code == 200
     assert renamed.status_code == 400
     assert "evaluator" in renamed.json()
+
+
+# --- A relative contraindication needs precautions (or no treatment) ------------------------
+
+
+@pytest.mark.parametrize(
+    ("eligibility", "precautions", "accepted"),
+    [
+        ("eligible", "", False),
+        ("eligible", "Urine drug screen before each infusion.", False),
+        ("eligible_with_precautions", "Urine drug screen before each infusion.", True),
+        ("not_eligible", "", True),
+        ("pending", "", True),
+    ],
+)
+def test_with_a_relative_contraindication_eligible_alone_is_refused(
+    api, nurse, patient, eligibility, precautions, accepted
+):
+    screen = no_contraindications(severe_hepatic_impairment=True)
+
+    response = api(nurse).post(
+        URL,
+        new_evaluation(
+            patient, contraindications=screen, eligibility=eligibility, precautions=precautions
+        ),
+    )
+
+    assert (response.status_code == 201) is accepted, response.json()
+    if not accepted:
+        message = response.json()["eligibility"][0]
+        assert "Severe hepatic impairment" in message
+        assert "eligible with precautions" in message
+
+
+def test_without_any_contraindication_eligible_is_accepted(api, nurse, patient):
+    response = api(nurse).post(URL, new_evaluation(patient, eligibility="eligible"))
+
+    assert response.status_code == 201
+
+
+def test_an_eligible_evaluation_with_a_relative_contraindication_cannot_be_signed(
+    api, prescriber, patient
+):
+    # Recorded before the rule (the screen was answered but no precautions chosen).
+    evaluation = EvaluationFactory(
+        patient=patient,
+        evaluator=prescriber,
+        contraindications=no_contraindications(interstitial_cystitis=True),
+        eligibility="eligible",
+        precautions="",
+    )
+
+    response = api(prescriber).post(f"{URL}{evaluation.pk}/sign/")
+
+    assert response.status_code == 400
+    assert "Interstitial cystitis" in response.json()["eligibility"][0]
+    evaluation.refresh_from_db()
+    assert evaluation.signed_at is None
