@@ -4,9 +4,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1
 
-# Fonts for the PDF summaries: DejaVu (Latin, Greek, Cyrillic, Arabic, Hebrew) and Noto CJK.
+# Fonts embedded in the PDF summaries: DejaVu (Latin, Greek, Cyrillic, Arabic, Hebrew)
+# and WenQuanYi Zen Hei (Chinese, Japanese, Korean).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends fonts-dejavu-core fonts-noto-cjk \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core fonts-wqy-zenhei \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

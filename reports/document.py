@@ -95,6 +95,11 @@ def _styles() -> dict[str, ParagraphStyle]:
 # --- Page furniture: running header, footer with "Page X of Y" ---------------------------
 
 
+#: Cells are Paragraphs in our fonts, but a table sets its cell font (Helvetica by
+#: default, never embedded) before drawing each cell: name an embedded one.
+_CELL_FONT = ("FONTNAME", (0, 0), (-1, -1), BODY)
+
+
 class _SummaryCanvas(canvas.Canvas):
     """Draws header and footer after the last page is known, for "Page X of Y"."""
 
@@ -160,6 +165,7 @@ def _letterhead(content, styles) -> list:
     table.setStyle(
         TableStyle(
             [
+                _CELL_FONT,
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LINEBELOW", (0, 0), (-1, 0), 1, RULE),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
@@ -195,6 +201,7 @@ def _identifiers(content, styles) -> list:
     table.setStyle(
         TableStyle(
             [
+                _CELL_FONT,
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
                 ("TOPPADDING", (0, 0), (-1, -1), 4),
@@ -242,6 +249,7 @@ def _grid(rows, *, widths, repeat_header: bool = False) -> Table:
     table.setStyle(
         TableStyle(
             [
+                _CELL_FONT,
                 ("GRID", (0, 0), (-1, -1), 0.4, RULE),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef4")),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -288,6 +296,8 @@ def _chart(scale) -> Drawing:
     top = max(max(total for _, total in data), 1)
     width, height = 440, 130
     drawing = Drawing(width, height + 14)
+    # A drawing starts in Helvetica (never embedded) unless told otherwise.
+    drawing.initialFontName = BODY
     plot = LinePlot()
     plot.x, plot.y, plot.width, plot.height = 36, 20, width - 56, height - 30
     plot.data = [data]
@@ -406,6 +416,8 @@ def render_summary(content: dict, *, signature: dict | None = None) -> bytes:
         subject="Treatment summary",
         creator="Clinic records",
         invariant=1,
+        # reportlab's default page font is Helvetica, which is never embedded.
+        initialFontName=BODY,
     )
     story = []
     story += _letterhead(content, styles)

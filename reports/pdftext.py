@@ -8,17 +8,16 @@ text as markup. So every string the document shows that comes from a record
 2. puts right-to-left runs (Arabic, Hebrew) into visual order and gives Arabic
    letters their joined forms, line by line (python-bidi, arabic-reshaper);
 3. splits the text into runs per font: DejaVu Sans (Latin with accents, Greek,
-   Cyrillic, Arabic, Hebrew, many symbols) and, for what DejaVu lacks, the CJK
-   CID fonts built into reportlab (Chinese, Japanese, Korean);
+   Cyrillic, Arabic, Hebrew, many symbols) and, for what DejaVu lacks,
+   WenQuanYi Zen Hei (Chinese, Japanese kana, Korean Hangul);
 4. escapes each run (``&``, ``<``, ``>``) so that text that looks like markup is
    printed literally and can never restyle the document.
 
-Fonts come from the operating system: Debian's ``fonts-dejavu-core``
-(``/usr/share/fonts/truetype/dejavu``). The CJK CID fonts need no file; PDF
-viewers draw them with their own CJK fonts (Acrobat's Asian font pack,
-poppler/pdf.js through the system's, e.g. ``fonts-noto-cjk``). Noto CJK itself
-cannot be embedded: its outlines are PostScript (CFF), which reportlab does not
-embed.
+Fonts come from the operating system, and both are embedded (subset) in every
+PDF, so a viewer without fonts of its own for a script still draws it: Debian's
+``fonts-dejavu-core`` (``/usr/share/fonts/truetype/dejavu``) and
+``fonts-wqy-zenhei`` (``/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc``, TrueType
+outlines, which reportlab embeds; Noto CJK cannot be, its outlines are CFF).
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ from bidi import get_display
 from django.conf import settings
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph
 
@@ -43,9 +41,8 @@ BODY = "SummarySans"
 BOLD = "SummarySans-Bold"
 ITALIC = "SummarySans-Oblique"
 BOLD_ITALIC = "SummarySans-BoldOblique"
-CHINESE = "STSong-Light"
-JAPANESE = "HeiseiKakuGo-W5"
-KOREAN = "HYGothic-Medium"
+#: Chinese, Japanese and Korean: one embedded TrueType font for all three.
+CJK = "SummaryCJK"
 
 _DEJAVU_FILES = {
     BODY: "DejaVuSans.ttf",
@@ -53,7 +50,14 @@ _DEJAVU_FILES = {
     ITALIC: "DejaVuSans-Oblique.ttf",
     BOLD_ITALIC: "DejaVuSans-BoldOblique.ttf",
 }
-DEFAULT_FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu")
+#: WenQuanYi Zen Hei: the first font of the collection (the proportional one).
+_CJK_FILE, _CJK_SUBFONT = "wqy-zenhei.ttc", 0
+DEFAULT_FONT_DIRS = (
+    "/usr/share/fonts/truetype/dejavu",
+    "/usr/share/fonts/dejavu",
+    "/usr/share/fonts/truetype/wqy",
+    "/usr/share/fonts/wqy-zenhei",
+)
 
 
 class FontsMissing(RuntimeError):
@@ -61,7 +65,9 @@ class FontsMissing(RuntimeError):
 
 
 _lock = threading.Lock()
+#: Code points each font has a glyph for, once registered.
 _covered: frozenset[int] | None = None
+_cjk_covered: frozenset[int] = frozenset()
 
 
 def _font_dirs() -> list[Path]:
@@ -69,33 +75,37 @@ def _font_dirs() -> list[Path]:
     return [Path(d) for d in configured]
 
 
+def _font_file(filename: str, package: str) -> Path:
+    path = next((d / filename for d in _font_dirs() if (d / filename).is_file()), None)
+    if path is None:
+        searched = ", ".join(str(d) for d in _font_dirs())
+        raise FontsMissing(
+            f"The PDF font {filename} was not found in {searched}. Install the Debian "
+            f"package {package} (or set PDF_FONT_DIRS to folders holding the summary fonts)."
+        )
+    return path
+
+
 def register_fonts() -> None:
     """Register the summary fonts with reportlab once per process.
 
-    Raises :class:`FontsMissing` with the package to install when DejaVu Sans
-    cannot be found.
+    Raises :class:`FontsMissing` with the package to install when DejaVu Sans or
+    WenQuanYi Zen Hei cannot be found: a summary never silently drops a script.
     """
-    global _covered
+    global _covered, _cjk_covered
     if _covered is not None:
         return
     with _lock:
         if _covered is not None:
             return
         for name, filename in _DEJAVU_FILES.items():
-            path = next((d / filename for d in _font_dirs() if (d / filename).is_file()), None)
-            if path is None:
-                searched = ", ".join(str(d) for d in _font_dirs())
-                raise FontsMissing(
-                    f"The PDF font {filename} was not found in {searched}. Install the Debian "
-                    "package fonts-dejavu-core (or set PDF_FONT_DIRS to a folder holding "
-                    "the DejaVu Sans TTF files)."
-                )
-            pdfmetrics.registerFont(TTFont(name, str(path)))
+            pdfmetrics.registerFont(TTFont(name, str(_font_file(filename, "fonts-dejavu-core"))))
         pdfmetrics.registerFontFamily(
             BODY, normal=BODY, bold=BOLD, italic=ITALIC, boldItalic=BOLD_ITALIC
         )
-        for cid_name in (CHINESE, JAPANESE, KOREAN):
-            pdfmetrics.registerFont(UnicodeCIDFont(cid_name))
+        cjk_path = _font_file(_CJK_FILE, "fonts-wqy-zenhei")
+        pdfmetrics.registerFont(TTFont(CJK, str(cjk_path), subfontIndex=_CJK_SUBFONT))
+        _cjk_covered = frozenset(pdfmetrics.getFont(CJK).face.charToGlyph)
         _covered = frozenset(pdfmetrics.getFont(BODY).face.charToGlyph)
 
 
@@ -132,37 +142,16 @@ def clean_text(value) -> str:
 # --- Font runs ----------------------------------------------------------------------
 
 
-def _is_hangul(cp: int) -> bool:
-    return 0x1100 <= cp <= 0x11FF or 0x3130 <= cp <= 0x318F or 0xAC00 <= cp <= 0xD7AF
-
-
-def _is_kana(cp: int) -> bool:
-    return 0x3040 <= cp <= 0x30FF or 0x31F0 <= cp <= 0x31FF or 0xFF66 <= cp <= 0xFF9F
-
-
-def _fallback_font(ch: str, han_font: str) -> str | None:
-    """The CID font for a character DejaVu Sans lacks, or None if no CJK font has it."""
-    cp = ord(ch)
-    if _is_hangul(cp):
-        return KOREAN
-    if _is_kana(cp):
-        return JAPANESE
-    if unicodedata.east_asian_width(ch) in ("W", "F"):
-        return han_font
-    return None
-
-
 def _runs(text: str):
     """(font name, text) runs; font None: the paragraph's own (DejaVu has the glyph)."""
     assert _covered is not None
-    # Han characters are shared by Chinese and Japanese: kana in the text says Japanese.
-    han_font = JAPANESE if any(_is_kana(ord(ch)) for ch in text) else CHINESE
     current, buffer = None, []
     for ch in text:
         font = None
-        if ord(ch) not in _covered and not ch.isspace():
-            # No font has it: DejaVu draws its missing-glyph box.
-            font = _fallback_font(ch, han_font)
+        cp = ord(ch)
+        # A character neither font has stays in DejaVu, which draws its missing-glyph box.
+        if cp not in _covered and not ch.isspace() and cp in _cjk_covered:
+            font = CJK
         if font != current and buffer:
             yield current, "".join(buffer)
             buffer = []

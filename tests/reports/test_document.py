@@ -13,7 +13,7 @@ from tests.reports.factories import (
     queued_summary,
     signed_evaluation,
 )
-from tests.reports.pdf import pdf_pages, stored_pdf
+from tests.reports.pdf import pdf_pages, stored_pdf, unembedded_fonts
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_storage")]
 
@@ -130,6 +130,33 @@ def test_scale_chart_states_remission_from_the_baseline(prescriber, nurse, patie
     assert "remission." in text
     assert summary.content["scales"][0]["points"][0] == ["2026-01-05", 16]
     assert [p[1] for p in summary.content["scales"][0]["points"]] == [16, 8, 4]
+
+
+def test_a_whole_summary_with_cjk_names_embeds_every_font_it_uses(prescriber, nurse, patient):
+    # Course table, chart, side effects and signature: nothing may fall back to a
+    # font the viewer has to supply (a viewer without CJK fonts shows nothing).
+    Patient.objects.filter(pk=patient.pk).update(first_name="小龍", last_name="李")
+    patient.refresh_from_db()
+    evaluation = signed_evaluation(patient, prescriber)
+    assessment(
+        patient,
+        prescriber,
+        instrument="GAD7",
+        answers=[3, 3, 2, 2, 2, 2, 2],
+        when=at(START, 8),
+        evaluation=evaluation,
+    )
+    given_course(patient, prescriber, nurse, sessions=2)
+    assessment(patient, nurse, instrument="GAD7", answers=[1, 1, 1, 1, 1, 1, 2], when=at(START, 11))
+    summary = _built(patient, prescriber, comment="山田太郎 先生へ。김민준 선생님께.")
+    draft = stored_pdf(summary)
+    signed = stored_pdf(services.summary_sign(actor=prescriber, summary=summary))
+
+    for document in (draft, signed):
+        assert unembedded_fonts(document) == set()
+        text = "\n".join(pdf_pages(document))
+        for name in ("李", "小龍", "山田太郎", "김민준", "GAD-7 total"):
+            assert name in text
 
 
 def test_a_fall_of_half_the_baseline_is_stated_as_response(prescriber, nurse, patient):
