@@ -14,7 +14,7 @@ What a user may not see does not exist for them: ``*_get`` functions answer
 
 from __future__ import annotations
 
-from django.db.models import Min, Prefetch, Q, QuerySet
+from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -228,6 +228,10 @@ def first_session_time(*, patient: Patient):
     )
 
 
+#: A safety alert stays active until a prescriber acknowledges it with a note.
+_ACTIVE_ALERT = Q(acknowledged_at__isnull=True)
+
+
 def safety_alert_list(patient: Patient, *, active: bool | None = None) -> QuerySet[SafetyAlert]:
     """A patient's safety alerts, newest first; ``active=True``: not yet acknowledged.
 
@@ -235,14 +239,37 @@ def safety_alert_list(patient: Patient, *, active: bool | None = None) -> QueryS
     """
     alerts = patient.safety_alerts.select_related("acknowledged_by")
     if active is True:
-        alerts = alerts.filter(acknowledged_at__isnull=True)
+        alerts = alerts.filter(_ACTIVE_ALERT)
     elif active is False:
-        alerts = alerts.filter(acknowledged_at__isnull=False)
+        alerts = alerts.exclude(_ACTIVE_ALERT)
     return alerts
 
 
 def active_safety_alerts(*, patient: Patient) -> QuerySet[SafetyAlert]:
+    """One patient's active safety alerts (reached through ``clinical_patient_get``)."""
     return safety_alert_list(patient=patient, active=True)
+
+
+def with_active_safety_alert(patients: QuerySet[Patient]) -> QuerySet[Patient]:
+    """Annotate each patient with ``has_active_safety_alert`` (no extra query per patient).
+
+    Annotates the queryset it is given: start from a clinical selector
+    (``clinical_patient_list_for_user``) so the flag is shown only to whoever may
+    read the patient's clinical record.
+    """
+    active = SafetyAlert.objects.filter(_ACTIVE_ALERT, patient=OuterRef("pk"))
+    return patients.annotate(has_active_safety_alert=Exists(active))
+
+
+def patient_ids_with_active_safety_alerts(*, user, patient_ids) -> set[int]:
+    """Of ``patient_ids``, those whose clinical record the user may read that have an
+    active safety alert. One query however many patients (for boards and lists)."""
+    patients = clinical_patient_list_for_user(user=user).filter(pk__in=list(patient_ids))
+    return set(
+        with_active_safety_alert(patients)
+        .filter(has_active_safety_alert=True)
+        .values_list("pk", flat=True)
+    )
 
 
 def safety_alert_get(*, patient: Patient, pk) -> SafetyAlert:
