@@ -145,17 +145,8 @@ class BoardRow:
 def _board_rows(request) -> list[BoardRow]:
     sessions = list(selectors.sessions_for_day(user=request.user, day=timezone.localdate()))
     protocol = monitoring.current_protocol()
-    patient_ids = {s.course.patient_id for s in sessions}
-    # patients.selectors offers active safety alerts one patient at a time
-    # (active_safety_alerts); the board asks once for all of today's patients.
-    with_alerts = set(
-        patient_selectors.clinical_patient_list_for_user(user=request.user)
-        .filter(
-            pk__in=patient_ids,
-            safety_alerts__isnull=False,
-            safety_alerts__acknowledged_at__isnull=True,
-        )
-        .values_list("pk", flat=True)
+    with_alerts = patient_selectors.patient_ids_with_active_safety_alerts(
+        user=request.user, patient_ids={s.course.patient_id for s in sessions}
     )
     return [
         BoardRow(
