@@ -19,14 +19,19 @@ logger = logging.getLogger(__name__)
 
 
 def client_ip(request) -> str | None:
-    """The client address: REMOTE_ADDR, or the first hop a trusted proxy reported."""
+    """The client address: REMOTE_ADDR, or, behind the TLS proxy, the address it saw.
+
+    The proxy appends the address it received the request from to
+    ``X-Forwarded-For``; anything to its left was sent by the client and can be
+    forged, so only the right-most entry is trusted (it decides lockouts too).
+    """
     if request is None:
         return None
     candidate = request.META.get("REMOTE_ADDR")
     if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         if forwarded:
-            candidate = forwarded.split(",")[0].strip()
+            candidate = forwarded.split(",")[-1].strip()
     try:
         return str(ipaddress.ip_address(candidate)) if candidate else None
     except ValueError:

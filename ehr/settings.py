@@ -127,11 +127,17 @@ LOGIN_URL = "frontend:login"
 LOGIN_REDIRECT_URL = "frontend:home"
 LOGOUT_REDIRECT_URL = "frontend:login"
 
-# Lockout after repeated failed logins, per username and address.
+# Lockout after repeated failed logins: per account (from any address) and per
+# address (whichever accounts it tries), each counted on its own.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# A success must not wipe the failures: with separate counters, signing in to one's
+# own account would otherwise reset the count of the address trying someone else's.
+# Failures age out after AXES_COOLOFF_TIME instead.
+AXES_RESET_ON_SUCCESS = False
+# The same client address as the audit trail (the hop the TLS proxy saw).
+AXES_CLIENT_IP_CALLABLE = "ehr.audit.client_ip"
 AXES_LOCKOUT_CALLABLE = "ehr.lockout.lockout_response"
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 
