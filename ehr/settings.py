@@ -65,8 +65,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    # Signs out after IDLE_TIMEOUT_MINUTES without activity (polling does not count).
+    # Signs out after IDLE_TIMEOUT_MINUTES without activity (polling does not count)
+    # and SESSION_ABSOLUTE_HOURS after signing in.
     "frontend.middleware.IdleLogoutMiddleware",
+    # With OTP_REQUIRED, a staff session not verified by a one-time code reaches nothing.
+    "frontend.middleware.SecondFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -151,6 +154,10 @@ IDLE_TIMEOUT_MINUTES = env_int("IDLE_TIMEOUT_MINUTES", 15)
 SESSION_COOKIE_AGE = IDLE_TIMEOUT_MINUTES * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# And at the latest this long after signing in, however active (frontend.middleware).
+SESSION_ABSOLUTE_HOURS = env_int("SESSION_ABSOLUTE_HOURS", 12)
+if SESSION_ABSOLUTE_HOURS < 1:
+    raise ImproperlyConfigured("SESSION_ABSOLUTE_HOURS must be a whole number of hours, 1 or more.")
 
 BREAK_GLASS_HOURS = env_int("BREAK_GLASS_HOURS", 4)
 

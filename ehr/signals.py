@@ -16,7 +16,9 @@ def _audit_login(sender, request, user, **kwargs):
 @receiver(user_logged_out)
 def _audit_logout(sender, request, user, **kwargs):
     if user is not None:
-        audit_record(action=AuditAction.LOGOUT, request=request, user=user)
+        # Sign-outs the user did not ask for (idle, session limit) say why.
+        reason = getattr(request, "logout_reason", "") if request is not None else ""
+        audit_record(action=AuditAction.LOGOUT, request=request, user=user, detail=reason)
 
 
 @receiver(user_login_failed)

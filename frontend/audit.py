@@ -102,9 +102,17 @@ def is_background_request(request) -> bool:
     return request.headers.get("X-Background-Refresh") == "1"
 
 
-def login_redirect(request, *, idle: bool = False) -> HttpResponse:
-    """Send a signed-out visitor to the login page (``idle``: say why they were signed out)."""
-    login_url = resolve_url(settings.LOGIN_URL) + ("?idle=1" if idle else "")
+def login_redirect(request, *, idle: bool = False, expired: bool = False) -> HttpResponse:
+    """Send a signed-out visitor to the login page.
+
+    ``idle`` / ``expired``: say they were signed out for inactivity / because the
+    session reached its absolute limit.
+    """
+    login_url = resolve_url(settings.LOGIN_URL)
+    if idle:
+        login_url += "?idle=1"
+    elif expired:
+        login_url += "?expired=1"
     # Not request.htmx: the idle middleware runs before django-htmx's middleware.
     if request.headers.get("HX-Request") == "true" or is_background_request(request):
         # htmx follows HX-Redirect with a full page load instead of swapping a login form in.

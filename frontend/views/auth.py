@@ -82,7 +82,8 @@ def _next_url(request, user=None) -> str:
     return candidate
 
 
-def _begin_second_step(request, user, next_url: str) -> None:
+def begin_second_step(request, user, next_url: str) -> None:
+    """Remember a user who still owes a one-time code (or an enrolment) for a few minutes."""
     request.session[PENDING_KEY] = {"user": user.pk, "at": time.time(), "next": next_url}
 
 
@@ -116,7 +117,7 @@ def login_view(request):
         user = form.get_user()
         next_url = _next_url(request, user)
         if second_factor_required(user):
-            _begin_second_step(request, user, next_url)
+            begin_second_step(request, user, next_url)
             step = "frontend:login_code" if has_second_factor(user) else "frontend:login_enrol"
             return redirect(step)
         return _complete_login(request, user, None, next_url)
@@ -125,6 +126,11 @@ def login_view(request):
         context["idle_message"] = (
             f"You were signed out after {settings.IDLE_TIMEOUT_MINUTES} minutes without "
             "activity. Sign in again to continue."
+        )
+    elif request.GET.get("expired") == "1":
+        context["idle_message"] = (
+            f"You were signed out because you signed in more than "
+            f"{settings.SESSION_ABSOLUTE_HOURS} hours ago. Sign in again to continue."
         )
     return render(request, "frontend/login.html", context)
 
