@@ -12,6 +12,7 @@ urlpatterns = [
     path("login/enrol/", auth.login_enrol, name="login_enrol"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/security/", auth.account_security, name="account_security"),
+    path("account/password/", auth.password_change, name="password_change"),
     path("session/idle/", auth.idle_status, name="idle_status"),
     path("session/keep-alive/", auth.keep_alive, name="keep_alive"),
     path("", auth.home, name="home"),

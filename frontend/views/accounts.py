@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -79,9 +80,15 @@ def staff_edit(request, user_id):
             add_service_error(form, exc)
         else:
             account.refresh_from_db()
-            if access_changed:
+            details = [f"role {account.role}"] if access_changed else []
+            if password:
+                details.append("password reset")
+                if account.pk == request.user.pk:
+                    # The manager's own session stays; their other sessions end.
+                    update_session_auth_hash(request, account)
+            if details:
                 request.audit.record(
-                    account, AuditAction.PERMISSION_CHANGE, detail=f"role {account.role}"
+                    account, AuditAction.PERMISSION_CHANGE, detail="; ".join(details)
                 )
             messages.success(request, f"Account {account.username} saved.")
             return redirect("frontend:staff_list")

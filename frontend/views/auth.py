@@ -1,4 +1,5 @@
-"""Sign-in (password, then a one-time code where enrolled or required), sign-out, idle logoff.
+"""Sign-in (password, then a one-time code where enrolled or required), sign-out, idle logoff,
+and a signed-in user's own password change.
 
 A user whose password is right but who still owes a one-time code is *not*
 signed in: the session only remembers who is half-way for a few minutes.
@@ -14,9 +15,9 @@ from axes.handlers.proxy import AxesProxyHandler
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.contrib.auth import login as auth_login
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.contrib.auth.signals import user_login_failed
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -29,8 +30,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_otp import login as otp_login
 from django_otp import match_token
 
-from ehr.errors import RuleViolation
+from ehr import services as account_services
+from ehr.errors import DomainError, RuleViolation
 from ehr.lockout import lockout_message
+from ehr.models import AuditAction
 from ehr.roles import Capability, can, is_staff_member
 from frontend.audit import clinic_page, login_redirect
 from frontend.errors import add_service_error
@@ -221,6 +224,35 @@ def account_security(request):
             return redirect("frontend:account_security")
         context.update(_enrolment_context(device, form, during_login=False))
     return render(request, "frontend/account_security.html", context)
+
+
+@clinic_page(methods=("GET", "HEAD", "POST"))
+@sensitive_post_parameters("old_password", "new_password1", "new_password2")
+def password_change(request):
+    """A signed-in user changes their own password (the current one, then the new one twice).
+
+    Every other session of the account ends at its next request (Django's session
+    auth hash) and every API token of the account is deleted; this session stays.
+    """
+    user = request.user
+    form = PasswordChangeForm(user, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account_services.user_update(
+                actor=user, user=user, password=form.cleaned_data["new_password1"]
+            )
+        except DomainError as exc:
+            add_service_error(form, exc)
+        else:
+            user.refresh_from_db()
+            update_session_auth_hash(request, user)
+            request.audit.record(user, AuditAction.PERMISSION_CHANGE, detail="password changed")
+            messages.success(
+                request, "Your password is changed. Other sessions and API tokens have ended."
+            )
+            return redirect("frontend:account_security")
+    status = 400 if form.errors else 200
+    return render(request, "frontend/password_change.html", {"form": form}, status=status)
 
 
 @require_GET
