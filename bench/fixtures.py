@@ -24,6 +24,7 @@ from ehr.services import api_token_issue
 from patients import services as patient_services
 from patients.contraindications import CONTRAINDICATION_KEYS
 from patients.models import Patient, ReferringProvider
+from patients.npi import npi_check_digit
 from patients.seed import EVALUATION_TEXT, GAD7_SEVERE, PHQ9_MODERATE
 from reports import services as report_services
 from reports.models import TreatmentSummary
@@ -37,7 +38,7 @@ COURSE_LAST_NAME = "Bench Course"
 CHARTING_LAST_NAME = "Bench Charting"
 #: Follow-up scales during the long course: session number -> fraction of the baseline.
 COURSE_SCALES = {3: 0.9, 6: 0.75, 9: 0.6, 12: 0.55, 15: 0.45, 18: 0.4, 21: 0.3, 24: 0.25}
-NPI = "1999999991"
+NPI_STEM = "199999999"
 
 
 @dataclass
@@ -48,6 +49,8 @@ class Fixture:
     charting_session_ids: list[int]
     summary_content: dict = field(repr=False)
     referrer_summary_ids: list[int] = field(default_factory=list)
+    #: A signed-in web session of the referrer, for the portal page (set by the run).
+    referrer_session: str = ""
 
 
 def prepare(*, charting_sessions: int) -> Fixture:
@@ -84,7 +87,7 @@ def _referring_provider(*, referrer: User, actor: User) -> ReferringProvider:
         provider = patient_services.referring_provider_create(
             actor=actor,
             name="Dr. Bench Referrer",
-            npi=NPI,
+            npi=NPI_STEM + str(npi_check_digit(NPI_STEM)),
             practice="Bench Family Medicine",
             email="bench-referrer@practice.invalid",
             user=referrer,
