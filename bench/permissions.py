@@ -1,122 +1,53 @@
-"""Filler rows in the released-summary permission table, and their removal.
+"""How many rows the released-summary permission table holds, set with ``seed_scale``.
 
 The portal scenario compares the referrer's lists with about 1,000 and about
 1,000,000 rows in ``TreatmentSummaryUserObjectPermission`` (guardian's direct
-foreign-key table for ``reports.receive_summary``) while the referrer's own
-rows stay as they are. The filler grants inactive portal accounts
-(``bench-filler-N``, kept for the next run: accounts are never deleted) the
-permission on filler summaries (``failed``, on the bench course patient); both
-the rows and the filler summaries are deleted when the scenario ends.
+foreign-key table for ``reports.receive_summary``). The extra rows are
+``seed_scale``'s filler grants (``--extra-permission-rows``): deactivated
+portal accounts holding ``receive_summary`` on existing summaries, so every
+real user, the referrer included, sees exactly what they saw before. The run
+puts the filler count back as it found it.
 """
 
 from __future__ import annotations
 
-import math
+import io
 
-from django.contrib.auth.models import Permission
-from django.db import connection, transaction
+from django.core.management import call_command
+from django.db import connection
 
-from ehr.models import User
-from ehr.roles import Role
-from reports.models import (
-    RELEASED_SUMMARY_PERMISSION,
-    TreatmentSummary,
-    TreatmentSummaryUserObjectPermission,
-)
+from reports.models import TreatmentSummaryUserObjectPermission
 
-FILLER_ERROR = "bench filler: not a real summary"
-FILLER_USERNAME = "bench-filler-{}"
-SUMMARIES = 1000
+FILLER_PREFIX = "scale-filler-"
 
 
 def table_rows() -> int:
     return TreatmentSummaryUserObjectPermission.objects.count()
 
 
-def _filler_users(count: int) -> list[int]:
-    names = [FILLER_USERNAME.format(n) for n in range(count)]
-    existing = set(User.objects.filter(username__in=names).values_list("username", flat=True))
-    User.objects.bulk_create(
-        [
-            User(username=name, role=Role.REFERRING_PROVIDER, is_active=False, password="!")
-            for name in names
-            if name not in existing
-        ]
-    )
-    return list(User.objects.filter(username__in=names).order_by("id").values_list("pk", flat=True))
-
-
-def _filler_summaries(*, patient_id: int, requested_by_id: int) -> list[int]:
-    have = list(
-        TreatmentSummary.objects.filter(error=FILLER_ERROR)
-        .order_by("id")
-        .values_list("pk", flat=True)
-    )
-    missing = SUMMARIES - len(have)
-    if missing > 0:
-        TreatmentSummary.objects.bulk_create(
-            [
-                TreatmentSummary(
-                    patient_id=patient_id,
-                    requested_by_id=requested_by_id,
-                    status=TreatmentSummary.Status.FAILED,
-                    error=FILLER_ERROR,
-                )
-                for _ in range(missing)
-            ]
-        )
-    return list(
-        TreatmentSummary.objects.filter(error=FILLER_ERROR)
-        .order_by("id")
-        .values_list("pk", flat=True)
-    )
-
-
-@transaction.atomic
-def fill_to(total: int, *, patient_id: int, requested_by_id: int) -> int:
-    """Add filler rows until the table holds ``total`` rows (if it holds fewer); the new count."""
-    missing = total - table_rows()
-    if missing <= 0:
-        return table_rows()
-    summaries = _filler_summaries(patient_id=patient_id, requested_by_id=requested_by_id)
-    already = TreatmentSummaryUserObjectPermission.objects.filter(
-        content_object_id__in=summaries
+def filler_rows() -> int:
+    return TreatmentSummaryUserObjectPermission.objects.filter(
+        user__username__startswith=FILLER_PREFIX, user__is_active=False
     ).count()
-    users = _filler_users(math.ceil((already + missing) / len(summaries)))
-    permission = Permission.objects.get(
-        content_type__app_label="reports", codename=RELEASED_SUMMARY_PERMISSION
+
+
+def set_filler(rows: int) -> None:
+    call_command(
+        "seed_scale",
+        "--permissions-only",
+        "--extra-permission-rows",
+        str(rows),
+        "--extra-permission-kind",
+        "summary",
+        "--no-progress",
+        stdout=io.StringIO(),
     )
-    table = TreatmentSummaryUserObjectPermission._meta.db_table
     with connection.cursor() as cursor:
-        # Every (user, summary) pair not granted yet, in a fixed order, as many as missing.
-        cursor.execute(
-            f"""
-            INSERT INTO {table} (permission_id, user_id, content_object_id)
-            SELECT %s, u, s
-            FROM unnest(%s::bigint[]) AS u, unnest(%s::bigint[]) AS s
-            WHERE NOT EXISTS (
-                SELECT 1 FROM {table} t
-                WHERE t.user_id = u AND t.content_object_id = s AND t.permission_id = %s
-            )
-            ORDER BY u, s
-            LIMIT %s
-            """,  # noqa: S608 - the table name is the model's, the values are parameters
-            [permission.pk, users, summaries, permission.pk, missing],
-        )
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {table}")
+        cursor.execute(f"ANALYZE {TreatmentSummaryUserObjectPermission._meta.db_table}")
+
+
+def fill_to(total: int) -> int:
+    """Filler rows so that the table holds ``total`` rows (or only the real ones, if more)."""
+    real = table_rows() - filler_rows()
+    set_filler(max(0, total - real))
     return table_rows()
-
-
-@transaction.atomic
-def remove_filler() -> int:
-    """Delete the filler rows and summaries; how many rows were removed."""
-    summaries = TreatmentSummary.objects.filter(error=FILLER_ERROR)
-    removed, _ = TreatmentSummaryUserObjectPermission.objects.filter(
-        content_object__in=summaries
-    ).delete()
-    summaries.delete()
-    table = TreatmentSummaryUserObjectPermission._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {table}")
-    return removed

@@ -226,25 +226,22 @@ class Bench:
     def portal(self) -> None:
         from bench import permissions
         from bench.load import Call, Outcome, token_header
-        from ehr.models import User
 
         f, n = self.fixture, self.profile.clients
         referrer = token_header(f.tokens["referrer"])
         page = (("Cookie", f"sessionid={f.referrer_session}"),)
-        prescriber = User.objects.get(username="prescriber")
         checks = [
             ("referrer's summary list (API)", [Call("GET", "/api/v1/summaries/", referrer)]),
             ("referrer's portal page (web)", [Call("GET", "/portal/", page)]),
         ]
         results: dict[str, dict[int, Row]] = {name: {} for name, _ in checks}
+        found = permissions.filler_rows()
         try:
             for level in (self.profile.rows_low, self.profile.rows_high):
                 began = time.perf_counter()
-                rows = permissions.fill_to(
-                    level, patient_id=f.course_patient_id, requested_by_id=prescriber.pk
-                )
+                rows = permissions.fill_to(level)
                 self.notes.append(
-                    f"permission table filled to {rows:,} rows in "
+                    f"summary permission table set to {rows:,} rows (seed_scale filler) in "
                     f"{time.perf_counter() - began:.1f} s"
                 )
                 for name, calls in checks:
@@ -255,7 +252,7 @@ class Bench:
                     results[name][level] = row
                     self.rows.append(row)
         finally:
-            permissions.remove_filler()
+            permissions.set_filler(found)
         for name, _ in checks:
             low = results[name][self.profile.rows_low]
             high = results[name][self.profile.rows_high]
@@ -474,8 +471,10 @@ def _seed_small(stdout) -> str:
     from django.core.management import call_command, get_commands
 
     if "seed_scale" in get_commands():
-        call_command("seed_scale", "--patients", "200", stdout=stdout)
-        return "seed_scale --patients 200"
+        call_command(
+            "seed_scale", "--patients", "200", "--summaries", "20", "--no-progress", stdout=stdout
+        )
+        return "seed_scale --patients 200 --summaries 20"
     from bench.fixtures import PASSWORD
 
     call_command("seed_demo", "--password", PASSWORD, stdout=stdout)
