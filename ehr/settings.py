@@ -12,7 +12,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from ehr.env import env_bool, env_int, env_list, env_str
+from ehr.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("EHR_VAR_DIR", str(BASE_DIR / "var")))
@@ -277,27 +277,33 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = 300
-CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
+if not 0 < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT.")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Tests give their worker a queue of its own so that no other worker takes their tasks.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# How often beat runs the sweep of stuck treatment summaries (seconds).
+SUMMARY_SWEEP_SECONDS = env_float("SUMMARY_SWEEP_SECONDS", 60.0)
 CELERY_BEAT_SCHEDULE = {
     # Re-enqueue treatment summaries stuck in "queued", or "generating" past their lease.
     "requeue-stuck-summaries": {
         "task": "reports.requeue_stuck_summaries",
-        "schedule": 60.0,
-        "options": {"expires": 55},
+        "schedule": SUMMARY_SWEEP_SECONDS,
+        # A sweep not started before the next one is due is dropped, not run late.
+        "options": {"expires": SUMMARY_SWEEP_SECONDS * 11 / 12},
     },
 }
 CELERY_TIMEZONE = TIME_ZONE
 
 # --- Treatment summaries ---------------------------------------------------------------
 # A summary still "queued" after this long is enqueued again by the sweep.
-SUMMARY_QUEUED_GRACE_MINUTES = env_int("SUMMARY_QUEUED_GRACE_MINUTES", 5)
+# Minutes; decimals allowed (the fault drills use a fraction of a minute).
+SUMMARY_QUEUED_GRACE_MINUTES = env_float("SUMMARY_QUEUED_GRACE_MINUTES", 5)
 # A generation attempt that has not finished after this long is taken back by the sweep;
 # it must outlast the task's hard time limit so that a live attempt is never taken over.
-SUMMARY_LEASE_MINUTES = env_int("SUMMARY_LEASE_MINUTES", 10)
+SUMMARY_LEASE_MINUTES = env_float("SUMMARY_LEASE_MINUTES", 10)
 # Attempts (crashed, timed out or retried) before a summary fails for good.
 SUMMARY_MAX_ATTEMPTS = env_int("SUMMARY_MAX_ATTEMPTS", 3)
 if SUMMARY_LEASE_MINUTES * 60 <= CELERY_TASK_TIME_LIMIT:

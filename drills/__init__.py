@@ -1,0 +1,1 @@
+"""Fault drills of treatment-summary generation (``scripts/drill``, docs/drills.md)."""
