@@ -39,7 +39,9 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 import math
+import operator
 import random
 import time
 from collections.abc import Callable
@@ -98,6 +100,23 @@ INDUCTION_DAYS = [0, 2, 4, 7, 9, 11]
 # 60-minute observation: a 40-minute infusion has 11.
 VITALS_EVERY_MINUTES = 10
 OBSERVATION_MINUTES = 60
+#: Column order of the vital-sign rows built as tuples (the largest table).
+VITAL_COLUMNS = [
+    "id",
+    "recorded_by_id",
+    "created_at",
+    "corrected_by_id",
+    "corrected_at",
+    "session_id",
+    "recorded_at",
+    "bp_systolic",
+    "bp_diastolic",
+    "heart_rate",
+    "spo2",
+    "resp_rate",
+    "alerts",
+    "protocol_id",
+]
 
 FIRST_NAMES = [
     "Sofía",
@@ -215,6 +234,8 @@ class ScaleReport:
 
     counts: dict[str, int] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)
+    #: Seconds spent writing each table (COPY or INSERT), inside the phases.
+    writing: dict[str, float] = field(default_factory=dict)
 
     def add(self, name: str, rows: int) -> None:
         self.counts[name] = self.counts.get(name, 0) + rows
@@ -237,42 +258,48 @@ def _pg_type(field: models.Field) -> str:
 
 
 class _Table:
-    """Rows for one table, given as keyword arguments in any order; written by ``flush``."""
+    """Rows for one table, written by ``flush``.
 
-    def __init__(self, model, *, exclude: tuple[str, ...] = ()):
+    ``add`` takes keyword arguments (missing columns take the field's default;
+    a column without one must be given); ``add_row`` takes a tuple already in
+    ``columns`` order, for the largest tables.
+    """
+
+    def __init__(self, model, *, exclude: tuple[str, ...] = (), columns: list[str] | None = None):
         self.model = model
-        self.fields = [f for f in model._meta.concrete_fields if f.attname not in exclude]
-        self.columns = [f.attname for f in self.fields]
+        by_name = {f.attname: f for f in model._meta.concrete_fields}
+        names = columns or [name for name in by_name if name not in exclude]
+        self.fields = [by_name[name] for name in names]
+        self.columns = names
         self.postgres = connection.vendor == "postgresql"
-        self.json = {i for i, f in enumerate(self.fields) if isinstance(f, models.JSONField)}
+        self.json = [i for i, f in enumerate(self.fields) if isinstance(f, models.JSONField)]
         self.types = [_pg_type(f) for f in self.fields] if self.postgres else []
-        self.defaults = []
+        self.defaults = {}
         for f in self.fields:
             required = f.primary_key or (
                 not f.null and (f.has_default() is False and not f.empty_strings_allowed)
             )
-            default = _REQUIRED if required else f.get_default()
-            if getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False):
-                default = _REQUIRED
-            self.defaults.append(default)
+            if required or getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False):
+                self.defaults[f.attname] = _REQUIRED
+            else:
+                self.defaults[f.attname] = f.get_default()
+        self.getter = operator.itemgetter(*self.columns)
         self.rows: list[tuple] = []
         self.written = 0
 
     def add(self, **values) -> None:
-        row = []
-        for column, default in zip(self.columns, self.defaults, strict=True):
-            value = values.pop(column, default)
-            if value is _REQUIRED:
-                raise KeyError(f"{self.model.__name__}.{column} is required")
-            row.append(value)
-        if values:
-            raise KeyError(f"{self.model.__name__}: unknown columns {sorted(values)}")
-        if self.postgres and self.json:
-            from psycopg.types.json import Jsonb
+        merged = {**self.defaults, **values}
+        if len(merged) != len(self.columns):
+            unknown = sorted(set(values) - set(self.columns))
+            raise KeyError(f"{self.model.__name__}: unknown columns {unknown}")
+        row = self.getter(merged)
+        if _REQUIRED in row:
+            missing = [c for c, v in zip(self.columns, row, strict=True) if v is _REQUIRED]
+            raise KeyError(f"{self.model.__name__}: {missing} required")
+        self.rows.append(row)
 
-            for index in self.json:
-                row[index] = Jsonb(row[index])
-        self.rows.append(tuple(row))
+    def add_row(self, row: tuple) -> None:
+        self.rows.append(row)
 
     def flush(self) -> int:
         rows, self.rows = self.rows, []
@@ -285,8 +312,16 @@ class _Table:
                 raw = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
                 with raw.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
                     copy.set_types(self.types)
-                    for row in rows:
-                        copy.write_row(row)
+                    write = copy.write_row
+                    if self.json:
+                        for row in rows:
+                            row = list(row)
+                            for index in self.json:
+                                row[index] = _jsonb(row[index])
+                            write(row)
+                    else:
+                        for row in rows:
+                            write(row)
             else:
                 prepared = [
                     [
@@ -300,6 +335,24 @@ class _Table:
                 cursor.executemany(insert, prepared)
         self.written += len(rows)
         return len(rows)
+
+
+def _as_is(text: str) -> str:
+    return text
+
+
+_EMPTY_LIST = []
+
+
+def _jsonb(value):
+    """A JSON value for binary COPY (an empty list, most vitals' alerts, is made once)."""
+    from psycopg.types.json import Jsonb
+
+    if value == []:
+        if not _EMPTY_LIST:
+            _EMPTY_LIST.append(Jsonb("[]", dumps=_as_is))
+        return _EMPTY_LIST[0]
+    return Jsonb(json.dumps(value, ensure_ascii=False), dumps=_as_is)
 
 
 _REQUIRED = object()
@@ -368,6 +421,7 @@ class _Clinic:
         ]
         self.ids = _Ids(tracked)
         self.t = {m: _Table(m) for m in tracked}
+        self.t[VitalSign] = _Table(VitalSign, columns=VITAL_COLUMNS)
         self.h = {}
         for m in (
             ReferringProvider,
@@ -401,10 +455,14 @@ class _Clinic:
             SideEffect,
             MoodNote,
         ]
-        for model in order:
-            self.report.add(model._meta.db_table, self.t[model].flush())
-        for table, _ in self.h.values():
-            self.report.add(table.model._meta.db_table, table.flush())
+        tables = [self.t[model] for model in order] + [table for table, _ in self.h.values()]
+        for table in tables:
+            started = time.monotonic()
+            name = table.model._meta.db_table
+            self.report.add(name, table.flush())
+            self.report.writing[name] = self.report.writing.get(name, 0.0) + (
+                time.monotonic() - started
+            )
 
     def history(self, model, row: dict, *, at, by) -> None:
         table, columns = self.h[model]
@@ -917,6 +975,7 @@ class _Clinic:
         vitals = self.t[VitalSign]
         take = self.ids.take
         protocol = self.protocol
+        protocol_id = protocol.pk
         stop_at = row["infusion_minutes"] if not spike else 25
         pulse = rng.randint(60, 84)
         for minute in range(0, last_minute + 1, VITALS_EVERY_MINUTES):
@@ -932,32 +991,21 @@ class _Clinic:
             spo2 = 96 + int(rng.random() * 4)
             resp = 12 + 2 * int(rng.random() * 3)
             at = start + td(minutes=minute)
-            values = dict(
-                id=take(VitalSign),
-                recorded_by_id=nurse,
-                created_at=at,
-                corrected_by_id=None,
-                corrected_at=None,
-                session_id=sid,
-                recorded_at=at,
-                bp_systolic=systolic,
-                bp_diastolic=diastolic,
+            alerts = vitals_alerts(
+                systolic=systolic,
+                diastolic=diastolic,
                 heart_rate=heart_rate,
                 spo2=spo2,
                 resp_rate=resp,
-                alerts=vitals_alerts(
-                    systolic=systolic,
-                    diastolic=diastolic,
-                    heart_rate=heart_rate,
-                    spo2=spo2,
-                    resp_rate=resp,
-                    protocol=protocol,
-                ),
-                protocol_id=protocol.pk,
+                protocol=protocol,
             )
-            vitals.add(**values)
+            values = (take(VitalSign), nurse, at, None, None, sid, at, systolic, diastolic)
+            values += (heart_rate, spo2, resp, alerts, protocol_id)
+            vitals.add_row(values)
             if track:
-                self.history(VitalSign, values, at=at, by=track)
+                self.history(
+                    VitalSign, dict(zip(VITAL_COLUMNS, values, strict=True)), at=at, by=track
+                )
         moods = [("pre", start - td(minutes=5))]
         if last_minute >= 15:
             moods.append(("during", start + td(minutes=15, seconds=30)))
@@ -1104,10 +1152,7 @@ def scale_generate(
     report = ScaleReport()
     summaries = max(1, patients // 500) if summaries is None else summaries
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                # Each COPY checks its foreign keys when it ends: memory stays bounded.
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        bulk_checked = _foreign_keys_checked_in_bulk()
         started = time.monotonic()
         clinic = _Clinic(patients=patients, seed=seed, password=password, report=report)
         clinic.staff()
@@ -1127,8 +1172,10 @@ def scale_generate(
         report.add(TreatmentSummary._meta.db_table, _summaries(count=summaries, clinic=clinic))
         report.phases["treatment summaries"] = time.monotonic() - started
         started = time.monotonic()
+        if bulk_checked:
+            _check_foreign_keys()
         _reset_sequences()
-        report.phases["sequences"] = time.monotonic() - started
+        report.phases["foreign keys and sequences"] = time.monotonic() - started
     started = time.monotonic()
     _analyze()
     report.phases["analyze"] = time.monotonic() - started
@@ -1234,6 +1281,46 @@ def _tables():
     ):
         models_.append(model.history.model)
     return models_
+
+
+def _foreign_keys_checked_in_bulk() -> bool:
+    """On PostgreSQL, switch the row-by-row foreign-key triggers off for this transaction
+    when the role may (a superuser): ``_check_foreign_keys`` then checks every reference
+    in one query per key before commit. Otherwise each COPY checks its rows when it ends.
+    """
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        if cursor.fetchone()[0]:
+            cursor.execute("SET LOCAL session_replication_role = replica")
+            return True
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    return False
+
+
+def _check_foreign_keys() -> None:
+    """Every foreign key of the generated tables points at an existing row, or raise
+    (the transaction then rolls back). Restores the foreign-key triggers."""
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for model in _tables():
+            for f in model._meta.concrete_fields:
+                if not f.is_relation or not f.db_constraint:
+                    continue
+                target = f.related_model
+                cursor.execute(
+                    f"SELECT COUNT(*) FROM {q(model._meta.db_table)} c "  # noqa: S608
+                    f"WHERE c.{q(f.column)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+                    f"{q(target._meta.db_table)} p WHERE p.{q(f.target_field.column)} = "
+                    f"c.{q(f.column)})"
+                )
+                broken = cursor.fetchone()[0]
+                if broken:
+                    raise AssertionError(
+                        f"{broken} rows of {model._meta.db_table}.{f.column} point nowhere"
+                    )
+        cursor.execute("SET LOCAL session_replication_role = origin")
 
 
 def _reset_sequences() -> None:

@@ -98,7 +98,9 @@ class Command(BaseCommand):
             self.stdout.write(f"  {name}: {seconds:.1f} s")
         for table, rows in sorted(report.counts.items()):
             if rows:
-                self.stdout.write(f"  {table}: {rows} rows")
+                seconds = report.writing.get(table)
+                writing = f" (written in {seconds:.1f} s)" if seconds is not None else ""
+                self.stdout.write(f"  {table}: {rows} rows{writing}")
         if options["extra_permission_rows"] is not None:
             self._fillers(options)
         size = ""
