@@ -49,13 +49,36 @@ class Fixture:
     charting_session_ids: list[int]
     summary_content: dict = field(repr=False)
     referrer_summary_ids: list[int] = field(default_factory=list)
+    referrer_id: int = 0
+    #: Whose accounts the requests use: seed_scale's when the database has them.
+    cast: str = ""
     #: A signed-in web session of the referrer, for the portal page (set by the run).
     referrer_session: str = ""
 
 
+#: seed_scale's accounts: each clinician is on a realistic share of many care teams.
+SCALE_CAST = {
+    "admin": "scale-admin",
+    "prescriber": "scale-prescriber",
+    "nurse": "scale-nurse",
+    "referrer": "scale-referrer",
+}
+
+
+def _cast() -> tuple[dict[str, User], str]:
+    """seed_scale's accounts when the database has them, else the demo accounts."""
+    found = {
+        role: User.objects.filter(username=name, is_active=True).first()
+        for role, name in SCALE_CAST.items()
+    }
+    if all(found.values()):
+        return found, "seed_scale accounts (scale-prescriber, scale-nurse, scale-referrer)"
+    return seed_users(password=PASSWORD), "demo accounts (prescriber, nurse, referrer)"
+
+
 def prepare(*, charting_sessions: int) -> Fixture:
     """Everything the scenarios use; creates what is missing."""
-    users = seed_users(password=PASSWORD)
+    users, cast = _cast()
     prescriber, nurse, referrer = users["prescriber"], users["nurse"], users["referrer"]
     provider = _referring_provider(referrer=referrer, actor=users["admin"])
     course_patient = _course_patient(provider, prescriber=prescriber, nurse=nurse)
@@ -77,6 +100,8 @@ def prepare(*, charting_sessions: int) -> Fixture:
         charting_session_ids=[s.pk for s in charting],
         summary_content=summary.content,
         referrer_summary_ids=[summary.pk],
+        referrer_id=referrer.pk,
+        cast=cast,
     )
 
 

@@ -615,13 +615,14 @@ def main(argv: list[str] | None = None) -> int:
         empty = cursor.fetchone()[0] == 0
     seeded = _seed_small(log) if empty else "existing data"
     fixture = fixtures.prepare(charting_sessions=profile.charting_sessions)
-    fixture.referrer_session = _referrer_session(User.objects.get(username="referrer"))
+    fixture.referrer_session = _referrer_session(User.objects.get(pk=fixture.referrer_id))
     header = [
         f"## Benchmark {'smoke ' if args.smoke else ''}run, "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         "",
         *_machine(args.database_url),
         _dataset() + f" ({seeded})",
+        f"- requests as {fixture.cast}",
         f"- server: gunicorn {args.workers} sync workers, DEBUG off, CONN_MAX_AGE "
         f"{args.conn_max_age}; load: {profile.clients} keep-alive clients for reads, "
         f"{profile.write_clients} for writes, {profile.rounds} alternated round(s) of "
