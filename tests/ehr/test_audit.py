@@ -1,10 +1,10 @@
 import pytest
 from django.db import DatabaseError, connection, transaction
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from ehr.api.base import AuditedAPIMixin
 from ehr.api.permissions import HasCapability
 from ehr.models import AuditEvent, AuditEventImmutable
+from tests.api_routes import api_views
 
 pytestmark = pytest.mark.django_db
 
@@ -165,18 +165,8 @@ def test_postgresql_refuses_raw_updates_and_deletes(api, nurse, patient):
     assert event.action == "view"
 
 
-def _api_views(resolver=None, prefix=""):
-    resolver = resolver or get_resolver()
-    for pattern in resolver.url_patterns:
-        route = prefix + str(pattern.pattern)
-        if isinstance(pattern, URLResolver):
-            yield from _api_views(pattern, route)
-        elif isinstance(pattern, URLPattern) and route.startswith("api/v1/"):
-            yield route, getattr(pattern.callback, "cls", None)
-
-
 def test_every_api_view_is_audited_and_role_checked():
-    views = list(_api_views())
+    views = list(api_views())
     assert views, "no API routes found"
     for route, view_class in views:
         assert view_class is not None and issubclass(view_class, AuditedAPIMixin), route
