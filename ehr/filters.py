@@ -28,6 +28,32 @@ class IdFilter(filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+class _StrictBooleanField(forms.NullBooleanField):
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise forms.ValidationError("Use true or false.", code="invalid")
+
+
+class StrictBooleanFilter(filters.BooleanFilter):
+    """``true`` or ``false`` (also ``1``/``0``); any other value answers 400.
+
+    django-filter's own boolean filter reads a value it does not know as "no
+    filter", so a typo would silently list everything.
+    """
+
+    field_class = _StrictBooleanField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(*args, **kwargs)
+
+
 class _UtcIsoDateTimeField(IsoDateTimeField):
     def to_python(self, value):
         moment = super().to_python(value)
@@ -50,6 +76,7 @@ class MomentFilter(filters.IsoDateTimeFilter):
 
 
 class UserFilter(filters.FilterSet):
+    is_active = StrictBooleanFilter()
     search = filters.CharFilter(method="filter_search", label="Username or name contains")
 
     class Meta:

@@ -12,7 +12,7 @@ patient's identification (a referring provider) gets only the filters on it
 from django.db.models import Q
 from django_filters import rest_framework as filters
 
-from ehr.filters import IdFilter, MomentFilter
+from ehr.filters import IdFilter, MomentFilter, StrictBooleanFilter
 from patients.models import (
     Assessment,
     BreakGlassAccess,
@@ -75,7 +75,7 @@ class PatientFilter(PatientIdentificationFilter):
 
 
 class SafetyAlertFilter(filters.FilterSet):
-    active = filters.BooleanFilter(
+    active = StrictBooleanFilter(
         method="filter_active", label="true: not yet acknowledged; false: acknowledged"
     )
 
@@ -105,7 +105,7 @@ class ConsentFilter(filters.FilterSet):
 
 
 class EvaluationFilter(filters.FilterSet):
-    signed = filters.BooleanFilter(field_name="signed_at", lookup_expr="isnull", exclude=True)
+    signed = StrictBooleanFilter(field_name="signed_at", lookup_expr="isnull", exclude=True)
     patient = IdFilter(field_name="patient_id")
 
     class Meta:

@@ -7,7 +7,8 @@ write, 400 with field-level messages. ``ClinicAutoSchema`` adds these to each
 operation unless the view documents that status itself (``@extend_schema``), so
 views only describe what is particular to them (a 409, a 202). A decimal (sent
 as a string) is described by a pattern that needs at least one digit, as the
-field does.
+field does. An optional query parameter may be sent empty (``?status=``), which
+reads as not sent: the schema says so with ``allowEmptyValue``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,14 @@ class ClinicAutoSchema(AutoSchema):
             number = rf"\d{{1,{whole}}}(?:\.\d{{0,{places}}})?|\.\d{{1,{places}}}"
             schema["pattern"] = f"^-?(?:{number})$"
         return schema
+
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        for parameter in (operation or {}).get("parameters", []):
+            if parameter["in"] == "query" and not parameter.get("required"):
+                # An empty value (``?status=``) is read as the parameter not given.
+                parameter["allowEmptyValue"] = True
+        return operation
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)

@@ -21,7 +21,12 @@ class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
 
 class UserSerializer(serializers.ModelSerializer):
     password = serializers.CharField(
-        write_only=True, required=False, style={"input_type": "password"}, max_length=128
+        write_only=True,
+        required=False,
+        style={"input_type": "password"},
+        max_length=128,
+        # A password is taken as typed: spaces at either end are part of it.
+        trim_whitespace=False,
     )
 
     class Meta:

@@ -125,3 +125,46 @@ def test_the_amendment_list_takes_no_evaluation_filters(schema):
     operation = schema["paths"]["/api/v1/evaluations/{id}/amendments/"]["get"]
 
     assert [p["name"] for p in operation["parameters"]] == ["id"]
+
+
+def test_an_empty_query_parameter_is_documented_as_allowed(schema):
+    operation = schema["paths"]["/api/v1/sessions/"]["get"]
+
+    assert all(p["allowEmptyValue"] for p in operation["parameters"] if p["in"] == "query")
+
+
+@pytest.mark.parametrize(
+    ("url", "value", "status"),
+    [
+        ("/api/v1/users/", "true", 200),
+        ("/api/v1/users/", "", 200),
+        ("/api/v1/users/", "-11012", 400),
+        ("/api/v1/evaluations/", "yes please", 400),
+    ],
+)
+def test_a_boolean_filter_that_is_not_true_or_false_is_400(
+    api, admin_user, prescriber, url, value, status
+):
+    user = admin_user if "users" in url else prescriber
+    name = "is_active" if "users" in url else "signed"
+
+    response = api(user).get(url, {name: value})
+
+    assert response.status_code == status, response.json()
+    if status == 400:
+        assert name in response.json()
+
+
+def test_a_password_keeps_its_spaces_and_its_length_limit(api, admin_user):
+    client = api(admin_user)
+    base = {"username": "nurse_new", "role": "nurse"}
+
+    too_long = client.post("/api/v1/users/", {**base, "password": "x" + " " * 128})
+    created = client.post("/api/v1/users/", {**base, "password": " pass phrase "})
+
+    assert too_long.status_code == 400
+    assert "password" in too_long.json()
+    assert created.status_code == 201
+    from ehr.models import User
+
+    assert User.objects.get(username="nurse_new").check_password(" pass phrase ")
