@@ -323,13 +323,19 @@ class _Table:
                         for row in rows:
                             write(row)
             else:
-                prepared = [
-                    [
-                        f.get_db_prep_save(v, connection)
-                        for f, v in zip(self.fields, row, strict=True)
-                    ]
-                    for row in rows
+                # Only values the backend stores differently need Django's conversion.
+                convert = [
+                    (i, f)
+                    for i, f in enumerate(self.fields)
+                    if not isinstance(f, models.IntegerField | models.CharField | models.TextField)
+                    and not f.is_relation
                 ]
+                prepared = []
+                for row in rows:
+                    row = list(row)
+                    for index, f in convert:
+                        row[index] = f.get_db_prep_save(row[index], connection)
+                    prepared.append(row)
                 marks = ", ".join(["%s"] * len(self.columns))
                 insert = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
                 cursor.executemany(insert, prepared)

@@ -82,7 +82,7 @@ def test_every_generated_record_passes_model_validation(clinic):
         TreatmentCourse, InfusionSession, VitalSign, SideEffect, MoodNote, TreatmentSummary,
     )  # fmt: skip
     for model in models:
-        for record in model.objects.order_by("id")[:150]:
+        for record in model.objects.order_by("?")[:40]:
             record.full_clean()
 
 
