@@ -536,6 +536,36 @@ def _json(body):
     return json.dumps(body)
 
 
+# --- A record of another patient is not reached through one's own --------------------------------
+
+
+NESTED = [(m, p) for m, p in OPERATIONS if p.count("{") == 2]
+
+
+@pytest.mark.parametrize("role", sorted(CLINICIANS))
+@pytest.mark.parametrize(("method", "path"), NESTED, ids=lambda v: v)
+def test_a_nested_record_of_another_patient_is_not_found_under_ones_own(
+    world, db, method, path, role
+):
+    """``/sessions/{mine}/vitals/{theirs}/``: the parent is reachable, the entry is not."""
+    parent, child = re.findall(r"\{(\w+)\}", path)
+    owner = path.strip("/").split("/")
+    parent_kind = KIND_OF_SEGMENT[owner[owner.index("{" + parent + "}") - 1]]
+    child_kind = KIND_OF_SEGMENT[owner[owner.index("{" + child + "}") - 1]]
+    url = path.replace("{" + parent + "}", str(world["seen"][parent_kind].pk)).replace(
+        "{" + child + "}", str(world["unseen"][child_kind].pk)
+    )
+    body = _fill_body(BODIES.get((method, path)), world, role, "outsider")
+    before = _fingerprint()
+
+    response = _client(world, role).generic(
+        method, url, data=None if body is None else _json(body), content_type="application/json"
+    )
+
+    assert response.status_code in {403, 404}, (url, response.status_code)
+    assert _changed(before, _fingerprint()) == []
+
+
 # --- Lists a role may read never show what it may not reach -------------------------------------
 
 
