@@ -6,4 +6,4 @@ class EhrConfig(AppConfig):
     verbose_name = "Clinic records core"
 
     def ready(self):
-        from ehr import signals  # noqa: F401  (login audit receivers)
+        from ehr import checks, signals  # noqa: F401  (deploy checks, login audit receivers)

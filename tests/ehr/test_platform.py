@@ -80,15 +80,17 @@ def test_celery_app_is_configured_from_django_settings():
     assert conf.task_serializer == "json"
 
 
-def test_deploy_checks_are_clean_with_production_settings():
+def _deploy_check(**extra_env):
     env = {
         # The browser tests need DJANGO_ALLOW_ASYNC_UNSAFE; a deployment never sets it.
         **{k: v for k, v in os.environ.items() if k not in ("DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")},
         "DEBUG": "false",
         "SECRET_KEY": "p" * 30 + "-production-secret-for-the-deploy-check-0123456789",
         "ALLOWED_HOSTS": "records.clinic.example",
+        "BEHIND_TLS_PROXY": "true",
+        **extra_env,
     }
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         env=env,
         capture_output=True,
@@ -96,4 +98,17 @@ def test_deploy_checks_are_clean_with_production_settings():
         cwd=settings.BASE_DIR,
     )
 
+
+def test_deploy_checks_are_clean_with_production_settings():
+    result = _deploy_check()
+
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_deploy_checks_fail_on_a_weakened_production_setting():
+    # The check is not clean by accident: switching off HSTS is reported (and fails).
+    result = _deploy_check(SECURE_HSTS_SECONDS="0")
+
+    assert result.returncode != 0
+    assert "security.W004" in result.stderr + result.stdout
