@@ -822,8 +822,10 @@ class _Clinic:
                     kind = "completed"
                 elif self.now >= start + datetime.timedelta(minutes=5):
                     kind = "in_progress"
-                else:
+                elif self.now >= self.at(day, 0) + datetime.timedelta(minutes=10):
                     kind = "verified"
+                else:
+                    kind = "scheduled"
             else:
                 kind = "scheduled"
             self.session(ctx, cid, number, when, dose, minutes, kind=kind, sign=sign, given=given)
@@ -852,7 +854,8 @@ class _Clinic:
         nurse = rng.choice(ctx["nurses"])
         prescriber = ctx["prescriber"]
         weight = max(Decimal("30"), ctx["weight"] + Decimal(rng.randint(-20, 20)) / 10)
-        created = when - td(days=2)
+        # Booked two days ahead, or (for later sessions) an hour ago: never in the future.
+        created = min(when - td(days=2), self.now - td(hours=1))
         pre = (rng.randint(112, 150), rng.randint(66, 92))
         hold = kind in ("completed", "in_progress") and rng.random() < 0.01
         if hold:
@@ -913,7 +916,8 @@ class _Clinic:
                 pre_bp_systolic=pre[0],
                 pre_bp_diastolic=pre[1],
                 dose_verified_by_id=prescriber,
-                dose_verified_at=when + td(minutes=5),
+                # A session later today was verified a minute ago, not in the future.
+                dose_verified_at=min(when + td(minutes=5), self.now - td(minutes=1)),
             )
             if hold:
                 row.update(
@@ -1013,7 +1017,7 @@ class _Clinic:
                     VitalSign, dict(zip(VITAL_COLUMNS, values, strict=True)), at=at, by=track
                 )
         moods = [("pre", start - td(minutes=5))]
-        if last_minute >= 15:
+        if last_minute >= 16:
             moods.append(("during", start + td(minutes=15, seconds=30)))
         if row["discharge_at"]:
             moods.append(("post", end + td(minutes=OBSERVATION_MINUTES)))

@@ -1,10 +1,12 @@
 """``manage.py seed_scale``: a synthetic clinic that the application itself accepts."""
 
+import datetime
 import io
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db.models import Count, Q
+from django.db.models import Count, DateTimeField, Max, Q
+from django.utils import timezone
 
 from ehr import scale
 from ehr.models import User
@@ -121,6 +123,20 @@ def test_generated_sessions_follow_the_clinical_rules(clinic):
         assert (assessment.total, assessment.severity) == (result.total, result.severity)
     active = Count("courses", filter=Q(courses__status=TreatmentCourse.Status.ACTIVE))
     assert not Patient.objects.annotate(active=active).filter(active__gt=1).exists()
+
+
+def test_nothing_generated_happened_in_the_future(clinic):
+    # Only appointments lie ahead; every charted, signed or created moment is past.
+    soon = timezone.now() + datetime.timedelta(minutes=2)
+    models = (
+        Patient, Consent, Evaluation, Assessment, SafetyAlert, TreatmentCourse,
+        InfusionSession, VitalSign, SideEffect, MoodNote,
+    )  # fmt: skip
+    for model in models:
+        for f in model._meta.concrete_fields:
+            if isinstance(f, DateTimeField) and f.name != "scheduled_for":
+                latest = model.objects.aggregate(latest=Max(f.name))["latest"]
+                assert latest is None or latest <= soon, f"{model.__name__}.{f.name}"
 
 
 def test_a_care_team_nurse_reads_a_generated_record_and_an_outsider_gets_404(clinic, api):
