@@ -25,9 +25,12 @@ from sessions.models import (
     VitalSign,
 )
 
-_SESSION_RELATED = (
-    "course",
-    "course__patient",
+#: What every reader of a session uses: its course, patient and the protocol it was charted under.
+_SESSION_RELATED = ("course", "course__patient", "protocol")
+#: The people named on a session, joined for pages that print their names. Eight more
+#: joins make PostgreSQL spend far longer planning the query than running it, so
+#: readers that need only their ids (the API) leave them out.
+_SESSION_PEOPLE = (
     "nurse",
     "supervising_prescriber",
     "dose_prepared_by",
@@ -36,7 +39,6 @@ _SESSION_RELATED = (
     "go_ahead_by",
     "signed_by",
     "created_by",
-    "protocol",
 )
 
 
@@ -64,15 +66,17 @@ def course_get_for_user(*, user, pk) -> TreatmentCourse:
 # Infusion sessions
 
 
-def session_list_for_user(*, user) -> QuerySet[InfusionSession]:
+def session_list_for_user(*, user, people: bool = True) -> QuerySet[InfusionSession]:
     """Sessions the user may read, with the people named on them and the latest reading time.
 
     ``latest_vitals_at`` (annotation) lets ``sessions.monitoring.next_vitals_due_at``
-    work without a query per session.
+    work without a query per session. ``people=False``: the people named on each
+    session are not joined (their ids are there; reading a name costs a query).
     """
     latest = VitalSign.objects.filter(session=OuterRef("pk")).order_by("-recorded_at")
+    related = _SESSION_RELATED + (_SESSION_PEOPLE if people else ())
     queryset = (
-        InfusionSession.objects.select_related(*_SESSION_RELATED)
+        InfusionSession.objects.select_related(*related)
         .annotate(latest_vitals_at=Subquery(latest.values("recorded_at")[:1]))
         .order_by("scheduled_for", "id")
     )
@@ -103,9 +107,9 @@ def sessions_with_treatment_readiness(queryset: QuerySet[InfusionSession]) -> Qu
     )
 
 
-def session_get_for_user(*, user, pk) -> InfusionSession:
-    """One session the user may read, or 404."""
-    return _get_or_404(session_list_for_user(user=user), pk, "infusion session")
+def session_get_for_user(*, user, pk, people: bool = True) -> InfusionSession:
+    """One session the user may read, or 404 (``people``: as ``session_list_for_user``)."""
+    return _get_or_404(session_list_for_user(user=user, people=people), pk, "infusion session")
 
 
 def sessions_for_day(*, user, day: datetime.date) -> QuerySet[InfusionSession]:

@@ -204,11 +204,13 @@ class SessionViewSet(_MonitoringContext, ReadCreateViewSet):
     def scoped_queryset(self):
         # Start blockers of scheduled sessions read each patient's readiness: prefetched.
         return selectors.sessions_with_treatment_readiness(
-            selectors.session_list_for_user(user=self.request.user)
+            selectors.session_list_for_user(user=self.request.user, people=False)
         )
 
     def _respond(self, session, *, code=status.HTTP_200_OK, audit=None, detail=""):
-        fresh = selectors.session_get_for_user(user=self.request.user, pk=session.pk)
+        fresh = selectors.session_get_for_user(
+            user=self.request.user, pk=session.pk, people=False
+        )
         self.audit_as(fresh, audit, detail)
         return Response(SessionSerializer(fresh, context=self.get_serializer_context()).data, code)
 
@@ -359,7 +361,7 @@ class _SessionChildViewSet(ClinicViewSet):
     def session(self) -> InfusionSession:
         if not hasattr(self, "_session"):
             self._session = selectors.session_get_for_user(
-                user=self.request.user, pk=self.kwargs["session_pk"]
+                user=self.request.user, pk=self.kwargs["session_pk"], people=False
             )
             self.audit_patient = self._session.course.patient
         return self._session
