@@ -6,7 +6,8 @@ discovered in each app's ``tasks`` module.
 
 import os
 
-from celery import Celery
+from celery import Celery, platforms
+from celery.signals import beat_embedded_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ehr.settings")
 
@@ -22,3 +23,14 @@ def _prepare_embedded_broker(sender, **kwargs):
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
             os.makedirs(options[key], exist_ok=True)
+
+
+@beat_embedded_init.connect
+def _embedded_beat_dies_with_its_worker(sender, **kwargs):
+    """``worker --beat``: the beat process goes when its worker goes, even on kill -9.
+
+    The pool's processes already do (Celery sets their parent-death signal); the
+    embedded beat did not, so a worker killed outright left it running beside
+    the beat of the worker started in its place, both writing one schedule file.
+    """
+    platforms.set_pdeathsig("SIGKILL")
