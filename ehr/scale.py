@@ -337,7 +337,7 @@ class _Table:
                         row[index] = f.get_db_prep_save(row[index], connection)
                     prepared.append(row)
                 marks = ", ".join(["%s"] * len(self.columns))
-                insert = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608  # nosec B608: table names from our models, constants only; no input
+                insert = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608  # nosec B608  # table names from our models, constants only; no input
                 cursor.executemany(insert, prepared)
         self.written += len(rows)
         return len(rows)
@@ -1320,7 +1320,7 @@ def _check_foreign_keys() -> None:
                     continue
                 target = f.related_model
                 cursor.execute(
-                    f"SELECT COUNT(*) FROM {q(model._meta.db_table)} c "  # noqa: S608  # nosec B608: table names from our models, constants only; no input
+                    f"SELECT COUNT(*) FROM {q(model._meta.db_table)} c "  # noqa: S608  # nosec B608  # table names from our models, constants only; no input
                     f"WHERE c.{q(f.column)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
                     f"{q(target._meta.db_table)} p WHERE p.{q(f.target_field.column)} = "
                     f"c.{q(f.column)})"
@@ -1342,7 +1342,7 @@ def _reset_sequences() -> None:
             table = model._meta.db_table
             column = model._meta.pk.column
             cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence(%s, %s), "  # noqa: S608 - our table names  # nosec B608: table names from our models, constants only; no input
+                f"SELECT setval(pg_get_serial_sequence(%s, %s), "  # noqa: S608 - our table names  # nosec B608  # table names from our models, constants only; no input
                 f"COALESCE((SELECT MAX({connection.ops.quote_name(column)}) "
                 f"FROM {connection.ops.quote_name(table)}), 0) + 1, false)",
                 [table, column],
@@ -1465,19 +1465,19 @@ def scale_clear() -> dict[str, int]:
     def t(model) -> str:
         return q(model._meta.db_table)
 
-    patient_ids = f"SELECT id FROM {t(Patient)} WHERE created_by_id IN (SELECT id FROM {t(User)} WHERE username LIKE 'scale-%')"  # noqa: E501, S608  # nosec B608: table names from our models, constants only; no input
-    course_ids = f"SELECT id FROM {t(TreatmentCourse)} WHERE patient_id IN ({patient_ids})"  # noqa: S608  # nosec B608: table names from our models, constants only; no input
-    session_ids = f"SELECT id FROM {t(InfusionSession)} WHERE course_id IN ({course_ids})"  # noqa: S608  # nosec B608: table names from our models, constants only; no input
-    summary_ids = f"SELECT id FROM {t(TreatmentSummary)} WHERE patient_id IN ({patient_ids})"  # noqa: S608  # nosec B608: table names from our models, constants only; no input
-    user_ids = f"SELECT id FROM {t(User)} WHERE username LIKE 'scale-%'"  # noqa: S608  # nosec B608: table names from our models, constants only; no input
-    provider_ids = f"SELECT id FROM {t(ReferringProvider)} WHERE email LIKE '%@{PROVIDER_DOMAIN}'"  # noqa: S608  # nosec B608: table names from our models, constants only; no input
-    evaluation_ids = f"SELECT id FROM {t(Evaluation)} WHERE patient_id IN ({patient_ids})"  # noqa: S608  # nosec B608: table names from our models, constants only; no input
+    patient_ids = f"SELECT id FROM {t(Patient)} WHERE created_by_id IN (SELECT id FROM {t(User)} WHERE username LIKE 'scale-%')"  # noqa: E501, S608  # nosec B608  # table names from our models, constants only; no input
+    course_ids = f"SELECT id FROM {t(TreatmentCourse)} WHERE patient_id IN ({patient_ids})"  # noqa: S608  # nosec B608  # table names from our models, constants only; no input
+    session_ids = f"SELECT id FROM {t(InfusionSession)} WHERE course_id IN ({course_ids})"  # noqa: S608  # nosec B608  # table names from our models, constants only; no input
+    summary_ids = f"SELECT id FROM {t(TreatmentSummary)} WHERE patient_id IN ({patient_ids})"  # noqa: S608  # nosec B608  # table names from our models, constants only; no input
+    user_ids = f"SELECT id FROM {t(User)} WHERE username LIKE 'scale-%'"  # noqa: S608  # nosec B608  # table names from our models, constants only; no input
+    provider_ids = f"SELECT id FROM {t(ReferringProvider)} WHERE email LIKE '%@{PROVIDER_DOMAIN}'"  # noqa: S608  # nosec B608  # table names from our models, constants only; no input
+    evaluation_ids = f"SELECT id FROM {t(Evaluation)} WHERE patient_id IN ({patient_ids})"  # noqa: S608  # nosec B608  # table names from our models, constants only; no input
     steps = []
     for model in (VitalSign, SideEffect, MoodNote):
         steps.append(
             (
                 model.history.model,
-                f"id IN (SELECT id FROM {t(model)} WHERE session_id IN ({session_ids}))",  # noqa: S608  # nosec B608: table names from our models, constants only; no input
+                f"id IN (SELECT id FROM {t(model)} WHERE session_id IN ({session_ids}))",  # noqa: S608  # nosec B608  # table names from our models, constants only; no input
             )
         )
         steps.append((model, f"session_id IN ({session_ids})"))
@@ -1514,7 +1514,7 @@ def scale_clear() -> dict[str, int]:
     counts = {}
     with transaction.atomic(), connection.cursor() as cursor:
         for model, where in steps:
-            cursor.execute(f"DELETE FROM {t(model)} WHERE {where}")  # noqa: S608  # nosec B608: table names from our models, constants only; no input
+            cursor.execute(f"DELETE FROM {t(model)} WHERE {where}")  # noqa: S608  # nosec B608  # table names from our models, constants only; no input
             counts[model._meta.db_table] = cursor.rowcount
     storage = TreatmentSummary._meta.get_field("pdf").storage
     for name in pdfs:
