@@ -267,7 +267,9 @@ class Drill:
         self.ids: list[int] = []
 
     def env(self) -> dict[str, str]:
+        pause = {"DRILL_STORE_PAUSE_SECONDS": "0.4"} if self.name == "worker-child-kill" else {}
         return {
+            **pause,
             **os.environ,
             **DRILL_SETTINGS,
             "CELERY_BROKER_URL": self.redis.url,
@@ -301,7 +303,7 @@ class Drill:
                 f"not every summary was ready or failed {RECOVERY_TIMEOUT:.0f} s after the fault"
             )
         else:
-            tl.log("every summary has finished")
+            tl.log("RECOVERED: every summary has finished")
         # Let a late duplicate attempt, if any, finish before the storage is inspected.
         with contextlib.suppress(DrillError):
             wait_for(lambda: not _busy_pids(self.busy), timeout=10, what="idle workers")
@@ -328,7 +330,7 @@ class Drill:
             for line in logs.splitlines()
             if "Re-enqueued " in line
         )
-        lost = logs.count("WorkerLostError")
+        lost = logs.count("Task handler raised error: WorkerLostError")
         retries = logs.count("] retry: ")
         return (
             f"worker logs: {swept} summaries re-enqueued by the sweep, {lost} WorkerLostError "
@@ -368,6 +370,24 @@ class Drill:
         if worker.process.poll() is not None:
             self.violations.append("the main worker process died with its child")
         self.notes.append(f"killed pool child {victim} while summaries {generating} generated")
+
+        # Then a child that has written its PDF file but not yet committed the summary.
+        def stored_marker() -> list[Path]:
+            return sorted(self.busy.glob("stored-*"))
+
+        wait_for(lambda: bool(stored_marker()), timeout=60, interval=0.02, what="a stored file")
+        marker = stored_marker()[0]
+        victim = int(marker.name.split("-", 1)[1])
+        with contextlib.suppress(OSError):
+            written = marker.read_text()
+        os.kill(victim, signal.SIGKILL)
+        marker.unlink(missing_ok=True)
+        (self.busy / str(victim)).unlink(missing_ok=True)
+        tl.log(
+            f"FAULT: kill -9 pool child {victim} after it wrote {written} and before it "
+            "committed the summary"
+        )
+        self.notes.append(f"killed pool child {victim} between writing {written} and committing")
 
     # 2. The main worker process killed (its children go with it), then a new worker.
     def fault_worker_main_kill(self) -> None:

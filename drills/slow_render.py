@@ -4,7 +4,9 @@ The worker is the real one (same app, tasks, settings, pool); only drawing a
 PDF takes ``DRILL_RENDER_SECONDS`` longer, so that a fault lands while
 summaries are being generated, and each pool process drops a marker file
 named after its pid in ``DRILL_BUSY_DIR`` while it holds a lease and draws, so
-that a drill knows which child is busy.
+that a drill knows which child is busy. With ``DRILL_STORE_PAUSE_SECONDS``
+set, a child also waits that long after writing the PDF file and before its
+transaction commits, with a marker ``stored-<pid>``: the worst moment to die.
 """
 
 from __future__ import annotations
@@ -36,3 +38,21 @@ def _slow_down_rendering(**kwargs) -> None:
                 os.unlink(marker)
 
     services.render_summary = render_summary
+
+    store_pause = float(os.environ.get("DRILL_STORE_PAUSE_SECONDS", "0"))
+    if store_pause > 0:
+        real_store = services._store_pdf
+
+        def store_pdf(summary, data, *, signed):
+            old_name = real_store(summary, data, signed=signed)
+            marker = os.path.join(busy_dir, f"stored-{os.getpid()}")
+            with open(marker, "w") as handle:
+                handle.write(summary.pdf.name)
+            try:
+                time.sleep(store_pause)
+            finally:
+                with contextlib.suppress(OSError):
+                    os.unlink(marker)
+            return old_name
+
+        services._store_pdf = store_pdf
