@@ -162,6 +162,7 @@ def _wait_all_ready(ids, timeline: Timeline, busy_dir: Path) -> float | None:
     """Seconds at which every summary was ready or failed, None on timeout."""
     deadline = time.monotonic() + RECOVERY_TIMEOUT
     last = None
+    printed_at = 0.0
     while time.monotonic() < deadline:
         counts = _statuses(ids)
         if counts is None:
@@ -170,10 +171,12 @@ def _wait_all_ready(ids, timeline: Timeline, busy_dir: Path) -> float | None:
                 last = "down"
         else:
             shown = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-            if shown != last:
+            finished = counts["ready"] + counts["failed"] == len(ids)
+            # A line when the counts change, at most every 2 s.
+            if shown != last and (finished or timeline.now() - printed_at >= 2):
                 timeline.log(f"status: {shown}")
-                last = shown
-            if counts["ready"] + counts["failed"] == len(ids):
+                last, printed_at = shown, timeline.now()
+            if finished:
                 return timeline.now()
         time.sleep(0.25)
     return None
