@@ -18,13 +18,10 @@ from ehr.roles import Capability, can
 from patients.selectors import scoped_to_clinical_patients
 from reports.models import RELEASED_SUMMARY_PERMISSION, TreatmentSummary
 
-_RELATED = (
-    "patient",
-    "requested_by",
-    "signed_by",
-    "released_by",
-    "released_to",
-)
+#: The people and provider named on a summary, joined for pages that print their names.
+#: Four more joins make PostgreSQL plan the list far longer than it runs it, so the
+#: API, which gives their ids only, leaves them out.
+_PEOPLE = ("requested_by", "signed_by", "released_by", "released_to")
 
 
 def released_summaries_for_user(*, user) -> QuerySet[TreatmentSummary]:
@@ -39,15 +36,17 @@ def released_summaries_for_user(*, user) -> QuerySet[TreatmentSummary]:
     )
 
 
-def summary_list_for_user(*, user) -> QuerySet[TreatmentSummary]:
-    """The summaries the user may see, newest first, with the people named on them."""
+def summary_list_for_user(*, user, people: bool = True) -> QuerySet[TreatmentSummary]:
+    """The summaries the user may see, newest first, with their patient and (``people``)
+    the people named on them."""
     if can(user, Capability.VIEW_SUMMARIES):
         queryset = scoped_to_clinical_patients(TreatmentSummary.objects.all(), user=user)
     elif can(user, Capability.VIEW_RELEASED_SUMMARIES):
         queryset = released_summaries_for_user(user=user)
     else:
         return TreatmentSummary.objects.none()
-    return queryset.select_related(*_RELATED).order_by("-created_at", "-id")
+    related = ("patient", *(_PEOPLE if people else ()))
+    return queryset.select_related(*related).order_by("-created_at", "-id")
 
 
 def summary_get_for_user(*, user, pk) -> TreatmentSummary:

@@ -55,7 +55,7 @@ class TreatmentSummaryViewSet(ReadOnlyClinicViewSet):
         }
 
     def scoped_queryset(self):
-        return selectors.summary_list_for_user(user=self.request.user)
+        return selectors.summary_list_for_user(user=self.request.user, people=False)
 
     @extend_schema(
         request=SummaryRequestSerializer,
