@@ -208,9 +208,7 @@ class SessionViewSet(_MonitoringContext, ReadCreateViewSet):
         )
 
     def _respond(self, session, *, code=status.HTTP_200_OK, audit=None, detail=""):
-        fresh = selectors.session_get_for_user(
-            user=self.request.user, pk=session.pk, people=False
-        )
+        fresh = selectors.session_get_for_user(user=self.request.user, pk=session.pk, people=False)
         self.audit_as(fresh, audit, detail)
         return Response(SessionSerializer(fresh, context=self.get_serializer_context()).data, code)
 
