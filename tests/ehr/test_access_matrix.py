@@ -7,7 +7,8 @@ prescriber, a nurse, a referring provider, an anonymous client and an inactive
 account, naming the records of a patient outside the user's reach:
 
 - the answer is 401, 403 or 404 — never a success, never a server error;
-- nothing is written (every table but the audit log is unchanged);
+- nothing is written: PostgreSQL counts no row inserted, updated or deleted in
+  any table but the audit log (which records every refusal);
 - a list the role may read never contains the unreachable record.
 
 What a role may do to those records by design (the practice manager keeps every
@@ -23,6 +24,7 @@ import json
 import re
 
 import pytest
+from django.conf import settings
 from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
@@ -347,7 +349,18 @@ def _build_world() -> dict:
         action=AuditAction.VIEW, user=outside_prescriber, obj=unseen_patient
     )
     tokens = {role: Token.objects.create(user=user).key for role, user in users.items()}
-    return {"users": users, "seen": seen, "unseen": unseen, "tokens": tokens}
+    web_sessions = {}
+    for role, user in users.items():
+        browser = Client()
+        browser.force_login(user)
+        web_sessions[role] = browser.cookies[settings.SESSION_COOKIE_NAME].value
+    return {
+        "users": users,
+        "seen": seen,
+        "unseen": unseen,
+        "tokens": tokens,
+        "web_sessions": web_sessions,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -438,21 +451,18 @@ def _ids_in(data) -> set[int]:
 # --- Writes leave no trace ----------------------------------------------------------------------
 
 
-def _fingerprint() -> dict[str, str]:
-    """A digest of every row of every table (but the audit log), in one query."""
-    tables = [t for t in connection.introspection.table_names() if t not in MAY_CHANGE]
-    parts = [
-        f"SELECT '{t}', md5(coalesce(string_agg(md5(r::text), ',' ORDER BY md5(r::text)), ''))"
-        f' FROM "{t}" r'
-        for t in tables
-    ]
+def _fingerprint() -> dict[str, int]:
+    """Rows inserted, updated or deleted so far in this transaction, per table (PostgreSQL
+    counts every tuple written, even one written back unchanged), but the audit log."""
     with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts))
-        return dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT relname, n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_xact_user_tables"
+        )
+        return {table: n for table, n in cursor.fetchall() if table not in MAY_CHANGE}
 
 
 def _changed(before: dict, after: dict) -> list[str]:
-    return sorted(t for t in before if before[t] != after.get(t))
+    return sorted(t for t in before.keys() | after.keys() if before.get(t, 0) != after.get(t, 0))
 
 
 # --- The matrix ---------------------------------------------------------------------------------
@@ -635,12 +645,15 @@ def test_breaking_the_glass_without_a_reason_is_refused(world, db, role, reason)
 def test_breaking_the_glass_with_a_reason_opens_the_record(world, db, role):
     patient = world["unseen"]["patient"]
     client = _client(world, role)
+    before = _fingerprint()
 
     response = client.post(
         f"/api/v1/patients/{patient.pk}/break-glass/", {"reason": "Emergency."}, format="json"
     )
 
     assert response.status_code == 201
+    # The write detector of this module sees a write (and only the grant).
+    assert _changed(before, _fingerprint()) == ["patients_breakglassaccess"]
     assert client.get(f"/api/v1/patients/{patient.pk}/").status_code == 200
 
 
@@ -661,6 +674,115 @@ def test_an_inactive_account_cannot_sign_in_for_a_token(world, db):
 
 
 WEB_PDF = "/summaries/{id}/pdf/"
+
+#: Web page URL argument -> the record it names.
+KIND_OF_KWARG = {
+    "user_id": "user",
+    "provider_id": "provider",
+    "patient_id": "patient",
+    "alert_id": "alert",
+    "evaluation_id": "evaluation",
+    "course_id": "course",
+    "session_id": "session",
+    "vital_id": "vital",
+    "note_id": "mood_note",
+    "summary_id": "summary",
+}
+
+#: Web pages (URL name) -> roles that may use them on the records used here, by design.
+WEB_BY_DESIGN = {
+    "patient_chart": {"admin"},
+    "patient_edit": {"admin"},
+    "care_team_change": {"admin"},
+    "staff_edit": {"admin"},
+    "staff_set_active": {"admin"},
+    "provider_edit": {"admin"},
+}
+
+
+def _page_methods(view) -> list[str]:
+    """The methods a page takes (``require_http_methods`` keeps them in its closure)."""
+    for cell in view.__closure__ or ():
+        value = cell.cell_contents
+        if isinstance(value, list | tuple) and value and all(m in METHOD_NAMES for m in value):
+            return [m for m in value if m in ("GET", "POST")]
+    return ["GET", "POST"]
+
+
+METHOD_NAMES = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+
+def _web_pages():
+    """``(url name, route, kwargs, methods)`` of every web page that names a record in its URL."""
+    from django.urls import URLPattern, get_resolver
+
+    for pattern in get_resolver("frontend.urls").url_patterns:
+        if isinstance(pattern, URLPattern) and pattern.pattern.converters:
+            route = str(pattern.pattern)
+            kwargs = list(pattern.pattern.converters)
+            yield pattern.name, route, kwargs, _page_methods(pattern.callback)
+
+
+WEB_PAGES = sorted(_web_pages())
+
+
+def _web_cases():
+    for name, route, kwargs, methods in WEB_PAGES:
+        for method in methods:
+            for role in ROLES:
+                if role in WEB_BY_DESIGN.get(name, set()):
+                    continue
+                yield pytest.param(
+                    name, kwargs, method, role, "outsider", id=f"{method} {route} {role}"
+                )
+                if role == "referrer" and "summary_id" in kwargs:
+                    yield pytest.param(
+                        name,
+                        kwargs,
+                        method,
+                        role,
+                        "unreleased",
+                        id=f"{method} {route} {role} unreleased",
+                    )
+
+
+@pytest.mark.parametrize(("name", "kwargs", "method", "role", "variant"), list(_web_cases()))
+def test_a_web_page_of_an_unreachable_record_is_refused_and_changes_nothing(
+    world, db, name, kwargs, method, role, variant
+):
+    from django.urls import reverse
+
+    ids = {k: _target(world, KIND_OF_KWARG[k], role, variant).pk for k in kwargs}
+    url = reverse(f"frontend:{name}", kwargs=ids)
+    client = Client()
+    if role != "anonymous":
+        client.cookies[settings.SESSION_COOKIE_NAME] = world["web_sessions"][role]
+    before = _fingerprint()
+
+    response = client.generic(method, url)
+
+    code = response.status_code
+    if code == 302:
+        assert role in ("anonymous", "inactive"), f"{method} {url} as {role}: {code}"
+        assert "/login/" in response["Location"], (url, response["Location"])
+    else:
+        # 405: the page does not take this method at all.
+        assert code in {403, 404, 405}, f"{method} {url} as {role}: {code}"
+    if method != "GET":
+        # A signed-in browser session records its last activity.
+        changed = [t for t in _changed(before, _fingerprint()) if t != "django_session"]
+        assert changed == [], f"{method} {url} as {role} wrote"
+
+
+def test_every_web_page_naming_a_record_is_in_the_matrix():
+    assert len(WEB_PAGES) >= 30
+    for _name, route, kwargs, _methods in WEB_PAGES:
+        assert set(kwargs) <= set(KIND_OF_KWARG), f"{route}: say which record it names"
+    assert set(WEB_BY_DESIGN) <= {name for name, *_ in WEB_PAGES}
+    methods = {name: methods for name, _route, _kwargs, methods in WEB_PAGES}
+    assert methods["summary_pdf"] == ["GET"]
+    assert methods["session_sign"] == ["POST"]
+    assert methods["patient_edit"] == ["GET", "POST"]
 
 
 @pytest.mark.parametrize("role", ROLES)
