@@ -96,8 +96,8 @@ FILLER_KINDS = ("summary", "care-team")
 # Per 100,000 patients: the size of the staff and of the referral network.
 STAFF_PER_100K = {"admin": 5, "prescriber": 200, "nurse": 500, "provider": 2000}
 INDUCTION_DAYS = [0, 2, 4, 7, 9, 11]
-# Readings every 10 minutes (within the protocol's 15) through the infusion and the
-# 60-minute observation: a 40-minute infusion has 11.
+# Readings at the start, at 5 minutes, then every 10 minutes (within the protocol's 15)
+# through the infusion and the 60-minute observation: a 40-minute infusion has 12.
 VITALS_EVERY_MINUTES = 10
 OBSERVATION_MINUTES = 60
 #: Column order of the vital-sign rows built as tuples (the largest table).
@@ -638,7 +638,7 @@ class _Clinic:
             start = today - days(INDUCTION_DAYS[past - 1] + rng.randint(1, 2))
             courses.append(dict(protocol="induction", start=start, sessions=6, state="active"))
         elif status == Patient.Status.MAINTENANCE:
-            boosters = rng.randint(3, 20)
+            boosters = rng.randint(3, 22)
             maintenance = today - days(28 * boosters + rng.randint(1, 20))
             start = maintenance - days(INDUCTION_DAYS[-1] + rng.randint(14, 30))
             courses.append(dict(protocol="induction", start=start, sessions=6, state="completed"))
@@ -648,7 +648,7 @@ class _Clinic:
                 )
             )
         elif status == Patient.Status.DISCHARGED:
-            boosters = rng.randint(0, 20)
+            boosters = rng.randint(0, 22)
             span = INDUCTION_DAYS[-1] + 30 + 28 * boosters
             start = today - days(rng.randint(span + 14, span + 900))
             courses.append(dict(protocol="induction", start=start, sessions=6, state="completed"))
@@ -988,7 +988,9 @@ class _Clinic:
         protocol_id = protocol.pk
         stop_at = row["infusion_minutes"] if not spike else 25
         pulse = rng.randint(60, 84)
-        for minute in range(0, last_minute + 1, VITALS_EVERY_MINUTES):
+        # A reading at the start, five minutes in, then every ten minutes.
+        minutes = [0, 5, *range(VITALS_EVERY_MINUTES, last_minute + 1, VITALS_EVERY_MINUTES)]
+        for minute in minutes if last_minute >= 5 else [0]:
             if minute <= stop_at:
                 rise = min(minute, 20) * 0.8
             else:
@@ -1152,7 +1154,7 @@ def scale_generate(
 
     Everything is written in one transaction (all or nothing). ``summaries``
     signed and released treatment summaries are built with real PDFs
-    (default: one per 500 patients, at least one); ``seed`` makes the data
+    (default: one per 1,000 patients, at least one); ``seed`` makes the data
     reproducible for a given size and starting database.
     """
     if patients < 1:
@@ -1160,7 +1162,7 @@ def scale_generate(
     if scale_data_exists():
         raise ScaleDataExists("Generated scale data is already in the database; use --clear.")
     report = ScaleReport()
-    summaries = max(1, patients // 500) if summaries is None else summaries
+    summaries = max(1, patients // 1000) if summaries is None else summaries
     with transaction.atomic():
         bulk_checked = _foreign_keys_checked_in_bulk()
         started = time.monotonic()

@@ -65,7 +65,7 @@ def test_a_small_clinic_has_the_promised_size_and_shape(clinic):
     vitals = VitalSign.objects.count()
     assert Patient.objects.count() == PATIENTS
     assert 7 * PATIENTS <= sessions <= 14 * PATIENTS
-    assert 8 * sessions <= vitals <= 12 * sessions
+    assert 9 * sessions <= vitals <= 13 * sessions
     for model in (Consent, Evaluation, Assessment, TreatmentCourse, MoodNote, SideEffect):
         assert model.objects.exists(), model.__name__
     assert TreatmentSummary.objects.filter(released_at__isnull=False).count() == 1

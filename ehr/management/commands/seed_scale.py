@@ -36,7 +36,7 @@ class Command(BaseCommand):
             "--summaries",
             type=int,
             default=None,
-            help="Signed, released treatment summaries with PDFs (default: patients / 500).",
+            help="Signed, released treatment summaries with PDFs (default: patients / 1000).",
         )
         parser.add_argument(
             "--clear",
