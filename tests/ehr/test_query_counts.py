@@ -1,10 +1,12 @@
-"""Query-count guards: a list or a page costs the same queries for 2 records as for 12.
+"""Query-count guards: a list, a detail or a page costs the same queries for 2 records as
+for 12.
 
-Each case grows the records a user is shown (patients, sessions, vitals...),
-first to ``FEW`` then to ``MANY``, and requests the same URL; the number of
-queries must not change (no query per row: no N+1) and must stay within the
-case's explicit budget. The response must show every record, so a case cannot
-pass by showing nothing.
+Each case grows the records a user is shown (patients, sessions, vitals...; for a
+detail, the records inside it or beside it), first to ``FEW`` then to ``MANY``,
+and requests the same URL; the number of queries must not change (no query per
+row: no N+1), nor for a shorter page, and must stay within the case's explicit
+budget. A list must return every record and a page must show the last one added,
+so a case cannot pass by showing nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.html import escape
 from guardian.shortcuts import assign_perm
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -150,6 +153,8 @@ class Case:
     extra: int | None = 0
     #: A list (its rows are counted); a detail shows the records inside one object.
     listed: bool = True
+    #: For a page: text of the last record added that the page must show.
+    shows: Callable[[object], str] | None = None
 
 
 def _staff_patient(c: Cast):
@@ -215,7 +220,14 @@ def _protocol_version(c: Cast):
 
 
 def _portal_record(c: Cast):
-    c.summary(_referred_patient(c), released=True)
+    return c.summary(_referred_patient(c), released=True)
+
+
+def _patient_name(record) -> str:
+    patient = getattr(record, "patient", None) or getattr(
+        getattr(record, "course", None), "patient", None
+    )
+    return (patient or record).last_name
 
 
 def _in_session(rest: str) -> Callable[[Cast], str]:
@@ -488,9 +500,33 @@ DETAILS = [
 ]
 
 WEB = [
-    Case("board", "nurse", lambda c: "/today/", lambda c: c.team_session(), 12, web=True),
-    Case("patient list", "nurse", lambda c: "/patients/", _staff_patient, 9, web=True),
-    Case("patient list admin", "admin", lambda c: "/patients/", _staff_patient, 9, web=True),
+    Case(
+        "board",
+        "nurse",
+        lambda c: "/today/",
+        lambda c: c.team_session(),
+        12,
+        web=True,
+        shows=_patient_name,
+    ),
+    Case(
+        "patient list",
+        "nurse",
+        lambda c: "/patients/",
+        _staff_patient,
+        9,
+        web=True,
+        shows=_patient_name,
+    ),
+    Case(
+        "patient list admin",
+        "admin",
+        lambda c: "/patients/",
+        _staff_patient,
+        9,
+        web=True,
+        shows=_patient_name,
+    ),
     Case(
         "board prescriber",
         "prescriber",
@@ -498,6 +534,7 @@ WEB = [
         lambda c: c.team_session(),
         12,
         web=True,
+        shows=_patient_name,
     ),
     Case(
         "patient chart",
@@ -515,7 +552,15 @@ WEB = [
         18,
         web=True,
     ),
-    Case("referrer portal", "referrer", lambda c: "/portal/", _portal_record, 9, web=True),
+    Case(
+        "referrer portal",
+        "referrer",
+        lambda c: "/portal/",
+        _portal_record,
+        9,
+        web=True,
+        shows=_patient_name,
+    ),
     Case(
         "audit log",
         "admin",
@@ -532,7 +577,15 @@ WEB = [
         9,
         web=True,
     ),
-    Case("staff list", "admin", lambda c: "/manage/staff/", lambda c: UserFactory(), 8, web=True),
+    Case(
+        "staff list",
+        "admin",
+        lambda c: "/manage/staff/",
+        lambda c: UserFactory(),
+        8,
+        web=True,
+        shows=lambda user: user.username,
+    ),
     Case(
         "referring provider list",
         "admin",
@@ -540,6 +593,7 @@ WEB = [
         _provider,
         8,
         web=True,
+        shows=lambda provider: provider.name,
     ),
 ]
 
@@ -585,7 +639,7 @@ def test_queries_do_not_grow_with_the_records_shown(
     few, response = _queries(client, url)
     _assert_shows(case, response, FEW)
     for _ in range(MANY - FEW):
-        case.add(cast)
+        last = case.add(cast)
 
     with django_assert_max_num_queries(few):
         many, response = _queries(client, url)
@@ -593,6 +647,8 @@ def test_queries_do_not_grow_with_the_records_shown(
     assert many == few, f"{case.name}: {few} queries for {FEW} records, {many} for {MANY}"
     assert few <= case.budget, f"{case.name}: {few} queries, budget {case.budget}"
     _assert_shows(case, response, MANY)
+    if case.shows is not None:
+        assert escape(case.shows(last)) in response.content.decode(), case.name
     if case.listed and not case.web:
         # A shorter page costs the same.
         with django_assert_num_queries(few):
