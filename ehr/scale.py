@@ -1351,9 +1351,14 @@ def _reset_sequences() -> None:
             )
 
 
-def _analyze() -> None:
+def _analyze(*models_) -> None:
+    """Refresh the planner's statistics of these tables (all tables when none is named)."""
+    q = connection.ops.quote_name
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        if not models_:
+            cursor.execute("ANALYZE")
+        for model in models_:
+            cursor.execute(f"ANALYZE {q(model._meta.db_table)}")
 
 
 # --- Filler permission rows --------------------------------------------------------------------
@@ -1440,7 +1445,7 @@ def filler_permissions_set(
                 grants.flush()
         grants.flush()
         _reset_sequences()
-    _analyze()
+    _analyze(User, grant_model)
     return written
 
 
