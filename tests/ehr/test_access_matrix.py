@@ -328,6 +328,10 @@ def _build_world() -> dict:
     seen = _records_of(seen_patient, users["prescriber"], users["nurse"])
     unseen = _records_of(unseen_patient, outside_prescriber, outside_nurse)
 
+    # The referrer's own patient's summary is signed, not released to them.
+    own = seen["summary"]
+    own.signed_by, own.signed_at = users["prescriber"], timezone.now()
+    own.save()
     # The unreachable patient's summary was released, to another referring provider.
     summary = unseen["summary"]
     summary.signed_by, summary.signed_at = outside_prescriber, timezone.now()
