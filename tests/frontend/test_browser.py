@@ -248,6 +248,10 @@ def test_an_idle_screen_warns_then_signs_out_with_a_message(
     sign_in, nurse, settings, running_session
 ):
     page = sign_in(nurse)
+    in_flight = set()
+    page.on("request", lambda request: in_flight.add(request))
+    page.on("requestfinished", lambda request: in_flight.discard(request))
+    page.on("requestfailed", lambda request: in_flight.discard(request))
     page.clock.install()
     # The board polls in the background; polling must not keep the session alive.
     page.goto(reverse("frontend:board"))
@@ -260,6 +264,12 @@ def test_an_idle_screen_warns_then_signs_out_with_a_message(
     page.get_by_role("button", name="Stay signed in").click()
     expect(notice).to_be_hidden()
 
+    # Every request saves the whole session: one still in flight (the keep-alive, a
+    # poll) would write it back over the edit below.
+    deadline = time.monotonic() + 10
+    while in_flight and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert not in_flight
     # The server's clock decides: make the session idle there, then let the page find out.
     cookie = next(c for c in page.context.cookies() if c["name"] == settings.SESSION_COOKIE_NAME)
     store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=cookie["value"])
