@@ -4,6 +4,8 @@ the clinic requires before any staff page.
 Time is moved by editing the timestamps the session keeps, never by sleeping.
 """
 
+import base64
+import html
 import time
 
 import pytest
@@ -165,6 +167,19 @@ def test_a_staff_session_from_before_the_rule_must_enrol_before_any_page(nurse, 
     assert AuditEvent.objects.filter(
         user=nurse, action="logout", detail="second factor required"
     ).exists()
+
+
+def test_the_enrolment_qr_code_is_an_svg_image_of_the_otpauth_uri(nurse):
+    client = signed_in_client(nurse)
+
+    page = client.get(reverse("frontend:account_security")).content.decode()
+
+    src = page.split('src="data:image/svg+xml;base64,')[1].split('"')[0]
+    svg = base64.b64decode(src).decode()
+    assert svg.lstrip().startswith(("<?xml", "<svg")) and "<path" in svg
+    device = TOTPDevice.objects.get(user=nurse, confirmed=False)
+    assert html.escape(device.config_url) in page
+    assert not device.confirmed
 
 
 def test_an_enrolled_user_whose_session_was_not_verified_gives_the_code(nurse, settings):
