@@ -385,10 +385,25 @@ def world(django_db_setup, django_db_blocker):
 
 
 def _client(world, role):
-    client = APIClient()
-    if role != "anonymous":
-        client.credentials(HTTP_AUTHORIZATION=f"Token {world['tokens'][role]}")
-    return client
+    """The role's API client, made once: a new client loads every middleware again."""
+    clients = world.setdefault("api_clients", {})
+    if role not in clients:
+        client = APIClient()
+        if role != "anonymous":
+            client.credentials(HTTP_AUTHORIZATION=f"Token {world['tokens'][role]}")
+        clients[role] = client
+    return clients[role]
+
+
+def _browser(world, role):
+    """The role's signed-in browser (its session made with the world), made once."""
+    browsers = world.setdefault("browsers", {})
+    if role not in browsers:
+        browser = Client()
+        if role != "anonymous":
+            browser.cookies[settings.SESSION_COOKIE_NAME] = world["web_sessions"][role]
+        browsers[role] = browser
+    return browsers[role]
 
 
 # --- What is unreachable, for whom --------------------------------------------------------------
@@ -758,9 +773,7 @@ def test_a_web_page_of_an_unreachable_record_is_refused_and_changes_nothing(
 
     ids = {k: _target(world, KIND_OF_KWARG[k], role, variant).pk for k in kwargs}
     url = reverse(f"frontend:{name}", kwargs=ids)
-    client = Client()
-    if role != "anonymous":
-        client.cookies[settings.SESSION_COOKIE_NAME] = world["web_sessions"][role]
+    client = _browser(world, role)
     before = _fingerprint()
 
     response = client.generic(method, url)
@@ -794,9 +807,7 @@ def test_the_web_pdf_download_of_an_unreachable_summary_is_refused(world, db, ro
     variants = ["outsider", "unreleased"] if role == "referrer" else ["outsider"]
     for variant in variants:
         summary = _target(world, "summary", role, variant)
-        client = Client()
-        if role != "anonymous":
-            client.force_login(world["users"][role])
+        client = _browser(world, role)
 
         response = client.get(WEB_PDF.format(id=summary.pk))
 
