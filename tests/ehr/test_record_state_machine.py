@@ -18,6 +18,7 @@ from the same clinic and a failure replays (``derandomize``).
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 
 import pytest
@@ -42,6 +43,10 @@ from tests.factories import UserFactory
 from tests.patients.factories import no_contraindications
 
 pytestmark = pytest.mark.django_db
+
+#: Runs of the machine (``scripts/fuzz`` raises it) and whether they differ from run to run.
+EXAMPLES = int(os.environ.get("FUZZ_STATEFUL_EXAMPLES", "15"))
+DERANDOMIZE = not os.environ.get("FUZZ_RANDOM")
 
 #: Clinical free text: any script, any length a clinician writes (NUL is refused by design).
 TEXT = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=["Cs"]), max_size=60)
@@ -445,10 +450,10 @@ def test_signed_records_never_change_and_every_read_is_audited(cast):
     run_state_machine_as_test(
         ClinicRecords,
         settings=settings(
-            max_examples=15,
+            max_examples=EXAMPLES,
             stateful_step_count=25,
             deadline=None,
-            derandomize=True,
+            derandomize=DERANDOMIZE,
             database=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),

@@ -68,6 +68,8 @@ OPERATIONS = {op.label: op for op in (r.ok() for r in SCHEMA.get_all_operations(
 
 #: Examples per operation and mode (valid and invalid input); ``scripts/fuzz`` raises it.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
+#: ``FUZZ_RANDOM=1`` explores new input on every run instead of the same input every time.
+DERANDOMIZE = not os.environ.get("FUZZ_RANDOM")
 
 #: The one kept leniency (docs/decisions.md): a number sent for a text field is read as
 #: its text, as DRF's CharField does, so it is not refused.
@@ -347,7 +349,7 @@ def test_operation_answers_as_its_schema_says(clinic, label):
     @settings(
         max_examples=EXAMPLES,
         deadline=None,
-        derandomize=True,
+        derandomize=DERANDOMIZE,
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
