@@ -598,6 +598,12 @@ WEB = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _static_files_not_scanned(settings):
+    # Each new test client loads the middleware: WhiteNoise would scan every static file.
+    settings.WHITENOISE_AUTOREFRESH = True
+
+
 @pytest.fixture
 def cast(admin_user, prescriber, nurse, referrer_user, referrer):
     return Cast(admin_user, prescriber, nurse, referrer_user, referrer)
