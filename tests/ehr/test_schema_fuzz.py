@@ -19,9 +19,11 @@ import re
 
 import pytest
 import schemathesis
+from django.conf import settings as django_settings
 from django.core import signals
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, transaction
+from django.test import override_settings
 from django.urls import resolve
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
@@ -127,7 +129,22 @@ def role_for(label: str) -> Role | None:
 
 
 @pytest.fixture(scope="module")
-def clinic(django_db_setup, django_db_blocker):
+def private_storage(tmp_path_factory):
+    """Summary PDFs of the module go to a temporary private folder."""
+    root = tmp_path_factory.mktemp("private")
+    storages = {
+        **django_settings.STORAGES,
+        "default": {
+            **django_settings.STORAGES["default"],
+            "OPTIONS": {**django_settings.STORAGES["default"]["OPTIONS"], "location": str(root)},
+        },
+    }
+    with override_settings(PRIVATE_STORAGE_ROOT=root, STORAGES=storages):
+        yield root
+
+
+@pytest.fixture(scope="module")
+def clinic(django_db_setup, django_db_blocker, private_storage):
     """A clinic with a record in every state the API's paths reach, rolled back afterwards."""
     # As Django's test client does: a request through the WSGI handler must not close the
     # connection that holds the test's transaction when it ends.
