@@ -21,10 +21,10 @@ from django.utils import timezone
 from patients import selectors as patient_selectors
 from patients.contraindications import CONTRAINDICATIONS
 from patients.diagnoses import diagnosis_label
-from patients.models import Evaluation
+from patients.models import Assessment, Evaluation
 from patients.scales import Instrument, instrument_label, treatment_response
 from reports.models import TreatmentSummary
-from sessions.models import InfusionSession
+from sessions.models import InfusionSession, MoodNote, SideEffect, VitalSign
 from sessions.monitoring import peak_blood_pressure, worst_grades_by_effect
 from sessions.selectors import sessions_for_patient_record
 
@@ -118,8 +118,8 @@ def _in_instrument_order(by_instrument: dict):
     return sorted(by_instrument.items(), key=lambda item: order.get(item[0], len(order)))
 
 
-def _mood(session: InfusionSession) -> str:
-    notes = sorted(session.mood_notes.all(), key=lambda n: (n.recorded_at, n.id))
+def _mood(notes: list[MoodNote]) -> str:
+    notes = sorted(notes, key=lambda n: (n.recorded_at, n.id))
     pre = [n.mood for n in notes if n.phase == n.Phase.PRE]
     post = [n.mood for n in notes if n.phase == n.Phase.POST]
     if not pre and not post:
@@ -133,9 +133,9 @@ def _minutes(session: InfusionSession) -> str:
     return ""
 
 
-def _dissociation(session: InfusionSession) -> str:
+def _dissociation(assessments: list) -> str:
     scores = sorted(
-        (a for a in session.assessments.all() if a.instrument in DISSOCIATION_INSTRUMENTS),
+        (a for a in assessments if a.instrument in DISSOCIATION_INSTRUMENTS),
         key=lambda a: (a.administered_at, a.id),
     )
     return ", ".join(
@@ -143,9 +143,43 @@ def _dissociation(session: InfusionSession) -> str:
     )
 
 
-def _course_row(session: InfusionSession) -> dict:
-    peak = peak_blood_pressure(session.vitals.all())
-    effects = worst_grades_by_effect(session.side_effects.all())
+class _Flowsheets:
+    """The entries of the given sessions, one query per kind of entry, by session id."""
+
+    def __init__(self, sessions: list[InfusionSession]):
+        ids = [s.pk for s in sessions]
+        self.vitals = _by_session(
+            VitalSign.objects.filter(session_id__in=ids).only(
+                "session_id", "bp_systolic", "bp_diastolic"
+            )
+        )
+        self.side_effects = _by_session(
+            SideEffect.objects.filter(session_id__in=ids)
+            .only("session_id", "effect", "other_text", "grade")
+            .order_by("onset_at", "id")
+        )
+        self.mood_notes = _by_session(
+            MoodNote.objects.filter(session_id__in=ids).only(
+                "session_id", "recorded_at", "phase", "mood"
+            )
+        )
+        self.dissociation = _by_session(
+            Assessment.objects.filter(
+                session_id__in=ids, instrument__in=DISSOCIATION_INSTRUMENTS
+            ).only("session_id", "instrument", "total", "administered_at")
+        )
+
+
+def _by_session(queryset) -> dict[int, list]:
+    grouped: dict[int, list] = {}
+    for entry in queryset:
+        grouped.setdefault(entry.session_id, []).append(entry)
+    return grouped
+
+
+def _course_row(session: InfusionSession, flowsheets: _Flowsheets) -> dict:
+    peak = peak_blood_pressure(flowsheets.vitals.get(session.pk, ()))
+    effects = worst_grades_by_effect(flowsheets.side_effects.get(session.pk, ()))
     return {
         "number": str(session.number),
         "date": _day(_session_time(session)),
@@ -154,9 +188,9 @@ def _course_row(session: InfusionSession) -> dict:
         "minutes": _minutes(session),
         "status": _sentence_case(session.get_status_display()),
         "side_effects": ", ".join(f"{label} ({grade})" for label, grade in effects),
-        "mood": _mood(session),
+        "mood": _mood(flowsheets.mood_notes.get(session.pk, [])),
         "peak_bp": f"{peak[0]}/{peak[1]}" if peak else "",
-        "cadss": _dissociation(session),
+        "cadss": _dissociation(flowsheets.dissociation.get(session.pk, [])),
     }
 
 
@@ -224,10 +258,14 @@ def summary_content(*, summary: TreatmentSummary) -> dict:
             "patient's records. A prescriber on the care team may request a new one."
         ) from None
 
+    # The rows need only the sessions' own fields: their entries are read below,
+    # one query per kind, for the sessions that were given.
     all_sessions = list(
         sessions_for_patient_record(
             patient=patient, period_start=summary.period_start, period_end=summary.period_end
         )
+        .select_related(None)
+        .prefetch_related(None)
     )
     sessions = [s for s in all_sessions if s.status in GIVEN]
     if not sessions:
@@ -246,9 +284,12 @@ def summary_content(*, summary: TreatmentSummary) -> dict:
     assessments = list(
         patient_selectors.assessment_list_for_user(user=requester)
         .filter(patient=patient)
+        .select_related(None)
+        .only("instrument", "total", "severity", "administered_at")
         .order_by("administered_at", "id")
     )
-    all_effects = [effect for s in sessions for effect in s.side_effects.all()]
+    flowsheets = _Flowsheets(sessions)
+    all_effects = [effect for s in sessions for effect in flowsheets.side_effects.get(s.pk, ())]
     serious = [s for s in sessions if s.serious_adverse_event]
     provider = patient.referring_provider
     clinic = {
@@ -282,7 +323,7 @@ def summary_content(*, summary: TreatmentSummary) -> dict:
             "label": diagnosis_label(patient.primary_diagnosis),
         },
         "evaluation": _evaluation(patient, baselines),
-        "course_rows": [_course_row(s) for s in sessions],
+        "course_rows": [_course_row(s, flowsheets) for s in sessions],
         "course_note": (
             f"{left_out} other session(s) in this period (cancelled, scheduled or in "
             "progress) are not listed."
