@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime
 from functools import partial
 from io import BytesIO
-from xml.sax.saxutils import escape
 
 from reportlab.graphics.charts.lineplots import LinePlot
 from reportlab.graphics.shapes import Drawing, String
@@ -36,7 +35,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from reports.pdftext import BODY, BOLD, labelled, paragraph, pdf_markup, register_fonts
+from reports.pdftext import BODY, BOLD, cell, labelled, paragraph, pdf_markup, register_fonts
 
 PAGE_SIZE = letter
 MARGIN = 16 * mm
@@ -63,7 +62,7 @@ MUTED = colors.HexColor("#555555")
 RULE = colors.HexColor("#9aa5b1")
 
 
-def _styles() -> dict[str, ParagraphStyle]:
+def _make_styles() -> dict[str, ParagraphStyle]:
     base = ParagraphStyle("body", fontName=BODY, fontSize=9, leading=12, textColor=INK)
     return {
         "body": base,
@@ -90,6 +89,14 @@ def _styles() -> dict[str, ParagraphStyle]:
             "draft", parent=base, fontName=BOLD, textColor=colors.HexColor("#b00020")
         ),
     }
+
+
+#: Styles never change: made once, shared by every render (reportlab only reads them).
+_STYLES = _make_styles()
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    return _STYLES
 
 
 # --- Page furniture: running header, footer with "Page X of Y" ---------------------------
@@ -226,30 +233,51 @@ def _evaluation(content, styles) -> list:
         flow.append(labelled("Precautions", evaluation["precautions"], styles["body"]))
     baseline = evaluation.get("baseline") or []
     if baseline:
-        rows = [
-            [Paragraph(h, styles["head"]) for h in ("Baseline scale", "Total", "Severity", "Date")]
-        ]
+        widths = (90, 50, 110, 80)
+        rows = [_header(("Baseline scale", "Total", "Severity", "Date"), widths, styles)]
         for score in baseline:
-            rows.append(
-                [
-                    paragraph(score["instrument"], styles["cell"]),
-                    paragraph(score["total"], styles["cell"]),
-                    paragraph(score["severity"] or "—", styles["cell"]),
-                    paragraph(score["date"], styles["cell"]),
-                ]
-            )
-        flow += [Spacer(1, 4), _grid(rows, widths=(90, 50, 110, 80))]
+            values = (score["instrument"], score["total"], score["severity"] or "—", score["date"])
+            rows.append(_cells(values, widths, styles))
+        flow += [Spacer(1, 4), _grid(rows, widths=widths)]
     else:
         flow.append(paragraph("No baseline rating scales recorded.", styles["body"]))
     return flow
 
 
+#: Room for text in a grid cell: the column less its left and right padding.
+_GRID_PADDING = 3 + 3
+
+
+def _header(labels, widths, styles) -> list:
+    return [
+        cell(label, styles["head"], w - _GRID_PADDING)
+        for label, w in zip(labels, widths, strict=True)
+    ]
+
+
+def _cells(values, widths, styles) -> list:
+    """Cells of values the summary formatted itself (see ``reports.pdftext.cell``)."""
+    return [
+        cell(value, styles["cell"], w - _GRID_PADDING)
+        for value, w in zip(values, widths, strict=True)
+    ]
+
+
 def _grid(rows, *, widths, repeat_header: bool = False) -> Table:
     table = Table(rows, colWidths=widths, repeatRows=1 if repeat_header else 0, hAlign="LEFT")
+    cell_style, head_style = _STYLES["cell"], _STYLES["head"]
     table.setStyle(
         TableStyle(
             [
                 _CELL_FONT,
+                # Cells given as plain strings print in the cell and header paragraph styles.
+                ("FONTSIZE", (0, 0), (-1, -1), cell_style.fontSize),
+                ("LEADING", (0, 0), (-1, -1), cell_style.leading),
+                ("TEXTCOLOR", (0, 0), (-1, -1), cell_style.textColor),
+                ("FONTNAME", (0, 0), (-1, 0), head_style.fontName),
+                ("FONTSIZE", (0, 0), (-1, 0), head_style.fontSize),
+                ("LEADING", (0, 0), (-1, 0), head_style.leading),
+                ("TEXTCOLOR", (0, 0), (-1, 0), head_style.textColor),
                 ("GRID", (0, 0), (-1, -1), 0.4, RULE),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef4")),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -268,7 +296,7 @@ def _course(content, styles) -> list:
     if content.get("course_note"):
         flow.append(paragraph(content["course_note"], styles["small"]))
         flow.append(Spacer(1, 3))
-    rows = [[Paragraph(escape(h), styles["head"]) for h in COURSE_HEADER]]
+    rows = [_header(COURSE_HEADER, _COURSE_WIDTHS, styles)]
     keys = (
         "number",
         "date",
@@ -282,7 +310,10 @@ def _course(content, styles) -> list:
         "cadss",
     )
     for row in content["course_rows"]:
-        rows.append([paragraph(row[key] or "—", styles["cell"]) for key in keys])
+        cells = _cells([row[key] or "—" for key in keys], _COURSE_WIDTHS, styles)
+        # Side effects may name an "other" effect in a person's words: always a paragraph.
+        cells[keys.index("side_effects")] = paragraph(row["side_effects"] or "—", styles["cell"])
+        rows.append(cells)
     flow.append(_grid(rows, widths=_COURSE_WIDTHS, repeat_header=True))
     return flow
 
@@ -355,15 +386,17 @@ def _side_effects(content, styles) -> list:
     if not summary:
         flow.append(paragraph("No side effects were recorded in this period.", styles["body"]))
     else:
-        rows = [[Paragraph(h, styles["head"]) for h in ("Effect", "Worst grade")]]
+        widths = (220, 80)
+        rows = [_header(("Effect", "Worst grade"), widths, styles)]
         for item in summary:
+            # The effect may be an "other" effect in a person's words: always a paragraph.
             rows.append(
                 [
                     paragraph(item["effect"], styles["cell"]),
-                    paragraph(item["grade"], styles["cell"]),
+                    cell(item["grade"], styles["cell"], widths[1] - _GRID_PADDING),
                 ]
             )
-        flow.append(_grid(rows, widths=(220, 80)))
+        flow.append(_grid(rows, widths=widths))
     if content.get("serious_adverse_events"):
         flow.append(Spacer(1, 4))
         flow.append(paragraph(content["serious_adverse_events"], styles["body"]))
