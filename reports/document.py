@@ -17,9 +17,7 @@ import datetime
 from functools import partial
 from io import BytesIO
 
-from reportlab.graphics.charts.lineplots import LinePlot
-from reportlab.graphics.shapes import Drawing, String
-from reportlab.graphics.widgets.markers import makeMarker
+from reportlab.graphics.charts.axes import YValueAxis
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import letter
@@ -27,6 +25,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 from reportlab.platypus import (
+    Flowable,
     KeepTogether,
     Paragraph,
     SimpleDocTemplate,
@@ -318,39 +317,92 @@ def _course(content, styles) -> list:
     return flow
 
 
-def _chart(scale) -> Drawing:
-    """Totals of one instrument over time (x: days since the first score)."""
-    dates = [datetime.date.fromisoformat(day) for day, _ in scale["points"]]
-    first = dates[0]
-    data = [((d - first).days, total) for d, (_, total) in zip(dates, scale["points"], strict=True)]
-    span = max(data[-1][0], 1)
-    top = max(max(total for _, total in data), 1)
-    width, height = 440, 130
-    drawing = Drawing(width, height + 14)
-    # A drawing starts in Helvetica (never embedded) unless told otherwise.
-    drawing.initialFontName = BODY
-    plot = LinePlot()
-    plot.x, plot.y, plot.width, plot.height = 36, 20, width - 56, height - 30
-    plot.data = [data]
-    plot.lines[0].strokeColor = _LINE_COLOURS[0]
-    plot.lines[0].strokeWidth = 1.5
-    plot.lines[0].symbol = makeMarker("FilledCircle", size=3.5)
-    plot.xValueAxis.valueMin = 0
-    plot.xValueAxis.valueMax = span
-    plot.xValueAxis.valueSteps = _x_steps(span)
-    plot.xValueAxis.labelTextFormat = lambda days: (
-        first + datetime.timedelta(days=int(days))
-    ).strftime("%b %d")
-    plot.xValueAxis.labels.fontName = BODY
-    plot.xValueAxis.labels.fontSize = 7
-    plot.yValueAxis.valueMin = 0
-    plot.yValueAxis.valueMax = top + max(1, round(top * 0.15))
-    plot.yValueAxis.labels.fontName = BODY
-    plot.yValueAxis.labels.fontSize = 7
-    plot.yValueAxis.labelTextFormat = "%d"
-    drawing.add(plot)
-    drawing.add(String(36, height + 2, f"{scale['instrument']} total", fontName=BOLD, fontSize=8))
-    return drawing
+class _ScaleChart(Flowable):
+    """Totals of one instrument over time (x: days since the first score).
+
+    Drawn with canvas lines, circles and strings: the look of a reportlab
+    ``LinePlot`` (axes with ticks and labels, a line with filled markers) at a
+    small part of the cost of its widget tree. Only the y-axis tick values come
+    from reportlab's own axis, so the steps are the same nice numbers.
+    """
+
+    _WIDTH, _HEIGHT = 440, 130
+    #: The plot area inside the chart, as LinePlot's x, y, width and height.
+    _X, _Y, _W, _H = 36, 20, _WIDTH - 56, _HEIGHT - 30
+    _TICK, _LABEL_GAP, _LABEL_SIZE = 5, 5, 7
+
+    def __init__(self, scale):
+        super().__init__()
+        dates = [datetime.date.fromisoformat(day) for day, _ in scale["points"]]
+        self.first = dates[0]
+        self.data = [
+            ((d - self.first).days, total)
+            for d, (_, total) in zip(dates, scale["points"], strict=True)
+        ]
+        self.span = max(self.data[-1][0], 1)
+        top = max(max(total for _, total in self.data), 1)
+        self.y_max = top + max(1, round(top * 0.15))
+        self.title = f"{scale['instrument']} total"
+        axis = YValueAxis()
+        axis.setPosition(self._X, self._Y, self._H)
+        axis.valueMin, axis.valueMax = 0, self.y_max
+        axis.configure([[(0, 0), (0, self.y_max)]])
+        self.y_ticks = list(axis._tickValues)
+
+    def wrap(self, available_width, available_height):
+        return self._WIDTH, self._HEIGHT + 14
+
+    def _x(self, days) -> float:
+        return self._X + days / self.span * self._W
+
+    def _y(self, total) -> float:
+        return self._Y + total / self.y_max * self._H
+
+    def draw(self):
+        c = self.canv
+        x0, y0 = self._X, self._Y
+        c.saveState()
+        c.setStrokeColor(colors.black)
+        c.setFillColor(colors.black)
+        c.setLineWidth(1)
+        c.setFont(BODY, self._LABEL_SIZE)
+        # Label baselines as a LinePlot places them: x labels hang below their tick,
+        # y labels end left of theirs, centred on it.
+        label_drop = self._LABEL_GAP + self._LABEL_SIZE
+        label_rise = 1.2 * self._LABEL_SIZE / 2 - self._LABEL_SIZE
+        c.line(x0, y0, x0 + self._W, y0)
+        for days in _x_steps(self.span):
+            x = self._x(days)
+            c.line(x, y0, x, y0 - self._TICK)
+            label = (self.first + datetime.timedelta(days=int(days))).strftime("%b %d")
+            c.drawCentredString(x, y0 - label_drop, label)
+        c.line(x0, y0, x0, y0 + self._H)
+        for total in self.y_ticks:
+            y = self._y(total)
+            c.line(x0, y, x0 - self._TICK, y)
+            c.drawRightString(x0 - self._LABEL_GAP, y + label_rise, str(int(total)))
+        points = [(self._x(days), self._y(total)) for days, total in self.data]
+        line = _LINE_COLOURS[0]
+        c.setStrokeColor(line)
+        c.setLineWidth(1.5)
+        path = c.beginPath()
+        path.moveTo(*points[0])
+        for point in points[1:]:
+            path.lineTo(*point)
+        c.drawPath(path, stroke=1, fill=0)
+        c.setFillColor(line)
+        c.setStrokeColor(colors.black)
+        c.setLineWidth(0.1)
+        for x, y in points:
+            c.circle(x, y, 3.5 / 2, stroke=1, fill=1)
+        c.setFillColor(colors.black)
+        c.setFont(BOLD, 8)
+        c.drawString(36, self._HEIGHT + 2, self.title)
+        c.restoreState()
+
+
+def _chart(scale) -> _ScaleChart:
+    return _ScaleChart(scale)
 
 
 def _x_steps(span: int) -> list[int]:
