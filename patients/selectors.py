@@ -204,7 +204,10 @@ def assessment_list_for_user(*, user) -> QuerySet[Assessment]:
     )
 
 
-def baseline_scores(*, patient: Patient) -> dict[str, Assessment]:
+_LATEST = object()
+
+
+def baseline_scores(*, patient: Patient, evaluation=_LATEST) -> dict[str, Assessment]:
     """The baseline of each instrument for response and remission: {instrument: Assessment}.
 
     The baseline is the evaluation's score: the assessment attached to the
@@ -212,9 +215,12 @@ def baseline_scores(*, patient: Patient) -> dict[str, Assessment]:
     for an instrument not scored there, the earliest assessment administered
     before the first infusion session (any assessment if there is no session
     yet). The caller reached the patient through ``clinical_patient_get``.
+    ``evaluation``: the patient's ``latest_signed_evaluation`` when the caller has
+    already read it (saves reading it again).
     """
     baselines: dict[str, Assessment] = {}
-    evaluation = latest_signed_evaluation(patient=patient)
+    if evaluation is _LATEST:
+        evaluation = latest_signed_evaluation(patient=patient)
     if evaluation is not None:
         for assessment in evaluation.assessments.order_by("administered_at", "id"):
             baselines[assessment.instrument] = assessment

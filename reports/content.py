@@ -78,8 +78,7 @@ def _session_time(session: InfusionSession) -> datetime.datetime:
     return session.started_at or session.scheduled_for
 
 
-def _evaluation(patient, baselines) -> dict | None:
-    evaluation = patient_selectors.latest_signed_evaluation(patient=patient)
+def _evaluation(evaluation, baselines) -> dict | None:
     if evaluation is None:
         return None
     answers = evaluation.contraindications or {}
@@ -118,10 +117,10 @@ def _in_instrument_order(by_instrument: dict):
     return sorted(by_instrument.items(), key=lambda item: order.get(item[0], len(order)))
 
 
-def _mood(notes: list[MoodNote]) -> str:
+def _mood(notes: list) -> str:
     notes = sorted(notes, key=lambda n: (n.recorded_at, n.id))
-    pre = [n.mood for n in notes if n.phase == n.Phase.PRE]
-    post = [n.mood for n in notes if n.phase == n.Phase.POST]
+    pre = [n.mood for n in notes if n.phase == MoodNote.Phase.PRE]
+    post = [n.mood for n in notes if n.phase == MoodNote.Phase.POST]
     if not pre and not post:
         return ""
     return f"{pre[-1] if pre else '—'} → {post[-1] if post else '—'}"
@@ -149,8 +148,8 @@ class _Flowsheets:
     def __init__(self, sessions: list[InfusionSession]):
         ids = [s.pk for s in sessions]
         self.vitals = _by_session(
-            VitalSign.objects.filter(session_id__in=ids).only(
-                "session_id", "bp_systolic", "bp_diastolic"
+            VitalSign.objects.filter(session_id__in=ids).values_list(
+                "session_id", "bp_systolic", "bp_diastolic", named=True
             )
         )
         self.side_effects = _by_session(
@@ -159,14 +158,14 @@ class _Flowsheets:
             .order_by("onset_at", "id")
         )
         self.mood_notes = _by_session(
-            MoodNote.objects.filter(session_id__in=ids).only(
-                "session_id", "recorded_at", "phase", "mood"
+            MoodNote.objects.filter(session_id__in=ids).values_list(
+                "session_id", "recorded_at", "id", "phase", "mood", named=True
             )
         )
         self.dissociation = _by_session(
             Assessment.objects.filter(
                 session_id__in=ids, instrument__in=DISSOCIATION_INSTRUMENTS
-            ).only("session_id", "instrument", "total", "administered_at")
+            ).values_list("session_id", "instrument", "total", "administered_at", "id", named=True)
         )
 
 
@@ -280,7 +279,8 @@ def summary_content(*, summary: TreatmentSummary) -> dict:
         )
     left_out = len(all_sessions) - len(sessions)
 
-    baselines = patient_selectors.baseline_scores(patient=patient)
+    evaluation = patient_selectors.latest_signed_evaluation(patient=patient)
+    baselines = patient_selectors.baseline_scores(patient=patient, evaluation=evaluation)
     assessments = list(
         patient_selectors.assessment_list_for_user(user=requester)
         .filter(patient=patient)
@@ -322,7 +322,7 @@ def summary_content(*, summary: TreatmentSummary) -> dict:
             "code": patient.primary_diagnosis,
             "label": diagnosis_label(patient.primary_diagnosis),
         },
-        "evaluation": _evaluation(patient, baselines),
+        "evaluation": _evaluation(evaluation, baselines),
         "course_rows": [_course_row(s, flowsheets) for s in sessions],
         "course_note": (
             f"{left_out} other session(s) in this period (cancelled, scheduled or in "
