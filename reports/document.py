@@ -4,7 +4,9 @@
 ``reports.content.summary_content`` takes from the records, with every value
 already computed by the owning app's rule functions — and from the signature,
 if there is one. Nothing here computes a clinical value; every string from a
-record reaches a Paragraph through ``reports.pdftext``.
+record reaches a Paragraph through ``reports.pdftext`` (``paragraph``), except the
+table cells of values the summary formats itself, which ``reports.pdftext.cell``
+gives as plain strings when they are one line of plain ASCII.
 
 The same content with the same signature always gives the same bytes
 (reportlab's invariant mode), so signing re-draws exactly what the prescriber
