@@ -1,6 +1,26 @@
+import copy
+
 from rest_framework import serializers
 
 from ehr.models import AuditEvent, User
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    """DRF's ``ModelSerializer``, reading its model's fields once per class.
+
+    DRF builds every field from the model's metadata each time a serializer is
+    made (on every request). What it builds depends on ``Meta`` and the declared
+    fields only, so it is built once per class and each instance gets a deep copy,
+    as DRF already gives each instance its own copy of the declared fields.
+    """
+
+    def get_fields(self):
+        cls = type(self)
+        fields = cls.__dict__.get("_model_fields")
+        if fields is None:
+            fields = super().get_fields()
+            cls._model_fields = fields
+        return copy.deepcopy(fields)
 
 
 class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
@@ -19,7 +39,7 @@ class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
         return self.selector(user=getattr(request, "user", None))
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(ModelSerializer):
     password = serializers.CharField(
         write_only=True,
         required=False,
@@ -51,7 +71,7 @@ class UserSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class AuditEventSerializer(serializers.ModelSerializer):
+class AuditEventSerializer(ModelSerializer):
     class Meta:
         model = AuditEvent
         fields = [

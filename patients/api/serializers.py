@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ehr.api.serializers import ScopedPrimaryKeyField
+from ehr.api.serializers import ModelSerializer, ScopedPrimaryKeyField
 from ehr.models import User
 from ehr.selectors import clinician_list
 from patients import selectors
@@ -31,7 +31,7 @@ from sessions.selectors import session_list_for_user
 # --- Referring providers ------------------------------------------------------------------------
 
 
-class ReferringProviderSerializer(serializers.ModelSerializer):
+class ReferringProviderSerializer(ModelSerializer):
     npi = serializers.CharField(
         max_length=10,
         min_length=10,
@@ -52,7 +52,7 @@ class ReferringProviderSerializer(serializers.ModelSerializer):
 # --- Patients -----------------------------------------------------------------------------------
 
 
-class PatientSerializer(serializers.ModelSerializer):
+class PatientSerializer(ModelSerializer):
     care_team = serializers.SerializerMethodField(help_text="User ids of the care team.")
     primary_diagnosis_label = serializers.SerializerMethodField()
     responsible_prescriber = serializers.PrimaryKeyRelatedField(
@@ -98,7 +98,7 @@ class PatientSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class ReferredPatientSerializer(serializers.ModelSerializer):
+class ReferredPatientSerializer(ModelSerializer):
     """What a referring provider sees of the patients they referred: identification only."""
 
     class Meta:
@@ -125,7 +125,7 @@ class BreakGlassRequestSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class BreakGlassAccessSerializer(serializers.ModelSerializer):
+class BreakGlassAccessSerializer(ModelSerializer):
     active = serializers.SerializerMethodField()
 
     class Meta:
@@ -142,7 +142,7 @@ class BreakGlassAccessSerializer(serializers.ModelSerializer):
 # --- Safety alerts ------------------------------------------------------------------------------
 
 
-class SafetyAlertSerializer(serializers.ModelSerializer):
+class SafetyAlertSerializer(ModelSerializer):
     class Meta:
         model = SafetyAlert
         fields = [
@@ -167,7 +167,7 @@ class AcknowledgeSerializer(serializers.Serializer):
 # --- Consents -----------------------------------------------------------------------------------
 
 
-class ConsentSerializer(serializers.ModelSerializer):
+class ConsentSerializer(ModelSerializer):
     patient = ScopedPrimaryKeyField(selector=selectors.clinical_patient_list_for_user)
 
     class Meta:
@@ -209,7 +209,7 @@ class ContraindicationsField(serializers.Field):
         return {key: bool((value or {}).get(key, False)) for key in CONTRAINDICATION_KEYS}
 
 
-class EvaluationSerializer(serializers.ModelSerializer):
+class EvaluationSerializer(ModelSerializer):
     patient = ScopedPrimaryKeyField(selector=selectors.clinical_patient_list_for_user)
     evaluator = serializers.PrimaryKeyRelatedField(
         queryset=clinician_list(active_only=False),
@@ -251,7 +251,7 @@ class EvaluationSerializer(serializers.ModelSerializer):
         return patient
 
 
-class AmendmentSerializer(serializers.ModelSerializer):
+class AmendmentSerializer(ModelSerializer):
     class Meta:
         model = EvaluationAmendment
         fields = ["id", "text", "author", "created_at"]
@@ -261,7 +261,7 @@ class AmendmentSerializer(serializers.ModelSerializer):
 # --- Assessments --------------------------------------------------------------------------------
 
 
-class AssessmentSerializer(serializers.ModelSerializer):
+class AssessmentSerializer(ModelSerializer):
     patient = ScopedPrimaryKeyField(selector=selectors.clinical_patient_list_for_user)
     instrument = serializers.ChoiceField(choices=Instrument.choices)
     answers = serializers.ListField(

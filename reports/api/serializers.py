@@ -4,6 +4,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ehr.api.serializers import ModelSerializer
 from reports.models import TreatmentSummary
 
 
@@ -19,7 +20,7 @@ class SummaryRequestSerializer(serializers.Serializer):
     )
 
 
-class TreatmentSummarySerializer(serializers.ModelSerializer):
+class TreatmentSummarySerializer(ModelSerializer):
     pdf_url = serializers.SerializerMethodField(
         help_text="Where to download the PDF once the summary is ready (a path on this "
         "server); null before."

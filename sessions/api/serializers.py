@@ -13,6 +13,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ehr.api.serializers import ModelSerializer
 from ehr.selectors import clinician_list
 from patients.selectors import clinical_patient_list_for_user
 from sessions import dosing, monitoring, services
@@ -54,7 +55,7 @@ class ClinicianField(serializers.PrimaryKeyRelatedField):
 # Treatment courses
 
 
-class CourseSerializer(serializers.ModelSerializer):
+class CourseSerializer(ModelSerializer):
     """A treatment course. ``patient`` is set when ordering and never changes."""
 
     class Meta:
@@ -79,7 +80,7 @@ class CourseSerializer(serializers.ModelSerializer):
         }
 
 
-class CourseOrderSerializer(serializers.ModelSerializer):
+class CourseOrderSerializer(ModelSerializer):
     """Ordering a course: defaults induction, 0.5 mg/kg, 40 minutes, 6 sessions (1 for
     maintenance)."""
 
@@ -184,7 +185,7 @@ SESSION_WRITABLE = [
 ]
 
 
-class SessionSerializer(serializers.ModelSerializer):
+class SessionSerializer(ModelSerializer):
     """An infusion session with its computed dose plan and monitoring state."""
 
     patient = serializers.SerializerMethodField()
@@ -293,7 +294,7 @@ def _preparation_kwargs(**extra) -> dict:
     }
 
 
-class SessionCreateSerializer(serializers.ModelSerializer):
+class SessionCreateSerializer(ModelSerializer):
     """Scheduling a session. Weight and mg/kg are required: confirm the proposal of
     ``GET /courses/{id}/next-session/`` by sending its values."""
 
@@ -332,7 +333,7 @@ class SessionCreateSerializer(serializers.ModelSerializer):
         )
 
 
-class SessionUpdateSerializer(serializers.ModelSerializer):
+class SessionUpdateSerializer(ModelSerializer):
     """Editable fields of a session (PATCH). Status changes only through the actions."""
 
     nurse = ClinicianField(allow_null=True, required=False)
@@ -399,7 +400,7 @@ class StopSerializer(ActionTimeSerializer):
 # Flowsheet
 
 
-class VitalSignSerializer(serializers.ModelSerializer):
+class VitalSignSerializer(ModelSerializer):
     """One reading. Possible ranges: systolic 50–280, diastolic 20–180 and below systolic,
     heart rate 20–250, SpO2 50–100, respiratory rate 4–60. ``corrected_by`` /
     ``corrected_at`` name the latest correction (PATCH before signing)."""
@@ -433,7 +434,7 @@ class VitalSignSerializer(serializers.ModelSerializer):
         read_only_fields = ["session", "recorded_by", "created_at", "corrected_by", "corrected_at"]
 
 
-class SideEffectSerializer(serializers.ModelSerializer):
+class SideEffectSerializer(ModelSerializer):
     """A side effect. ``corrected_by`` / ``corrected_at`` name the latest change (PATCH before
     signing: resolution, intervention, a corrected grade)."""
 
@@ -469,7 +470,7 @@ class SideEffectSerializer(serializers.ModelSerializer):
         return monitoring.is_serious_adverse_event(side_effect.grade)
 
 
-class MoodNoteSerializer(serializers.ModelSerializer):
+class MoodNoteSerializer(ModelSerializer):
     """Mood and anxiety 0–10. ``corrected_by`` / ``corrected_at`` name the latest correction."""
 
     mood = serializers.IntegerField(min_value=0, max_value=10)
@@ -494,7 +495,7 @@ class MoodNoteSerializer(serializers.ModelSerializer):
         extra_kwargs = {"text": {"trim_whitespace": False}}
 
 
-class SessionAmendmentSerializer(serializers.ModelSerializer):
+class SessionAmendmentSerializer(ModelSerializer):
     class Meta:
         model = SessionAmendment
         fields = ["id", "session", "text", "author", "created_at"]
@@ -504,7 +505,7 @@ class SessionAmendmentSerializer(serializers.ModelSerializer):
 # Monitoring protocol
 
 
-class MonitoringProtocolSerializer(serializers.ModelSerializer):
+class MonitoringProtocolSerializer(ModelSerializer):
     """The clinic's vitals thresholds. Publishing sends the fields to change; the others
     keep the current version's values."""
 
