@@ -31,6 +31,7 @@ from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
     invariant,
+    multiple,
     precondition,
     rule,
     run_state_machine_as_test,
@@ -100,6 +101,7 @@ def test_signed_records_never_change_and_every_read_is_audited(cast):
             #: evaluations in the order they were signed: the last one decides treatment
             self.signing_order: list[str] = []
             self.course = None
+            self.planned_sessions = 0
             self.patient = self._register_patient()
 
         def _first_evaluation(self, history: str) -> str:
@@ -275,6 +277,7 @@ def test_signed_records_never_change_and_every_read_is_audited(cast):
             if eligible:
                 assert response.status_code == 201, response.json()
                 self.course = response.json()["id"]
+                self.planned_sessions = response.json()["planned_sessions"]
             else:
                 assert response.status_code in (400, 409), response.json()
 
@@ -290,6 +293,11 @@ def test_signed_records_never_change_and_every_read_is_audited(cast):
                     "dose_mg_per_kg": "0.50",
                 },
             )
+            if len(self.session_state) >= self.planned_sessions:
+                # Every planned session is booked: a prescriber must extend the course first.
+                assert response.status_code == 409, response.json()
+                assert "planned sessions" in response.json()["detail"]
+                return multiple()
             assert response.status_code == 201, response.json()
             url = f"/api/v1/sessions/{response.json()['id']}/"
             self.session_state[url] = "scheduled"
