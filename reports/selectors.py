@@ -46,7 +46,10 @@ def summary_list_for_user(*, user, people: bool = True) -> QuerySet[TreatmentSum
     else:
         return TreatmentSummary.objects.none()
     related = ("patient", *(_PEOPLE if people else ()))
-    return queryset.select_related(*related).order_by("-created_at", "-id")
+    # The content snapshot (the whole record as drawn, tens of kilobytes) is read only by
+    # the services that draw it, which load the row themselves; listing 50 summaries
+    # would otherwise decode 50 snapshots.
+    return queryset.select_related(*related).defer("content").order_by("-created_at", "-id")
 
 
 def summary_get_for_user(*, user, pk) -> TreatmentSummary:
