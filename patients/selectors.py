@@ -14,7 +14,8 @@ What a user may not see does not exist for them: ``*_get`` functions answer
 
 from __future__ import annotations
 
-from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Exists, Min, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -100,24 +101,29 @@ def scoped_to_clinical_patients(
 
 
 def with_care_team(queryset: QuerySet[Patient]) -> QuerySet[Patient]:
-    """Prefetch care-team grants so ``care_team_ids`` costs no query per patient."""
-    return queryset.prefetch_related(
-        Prefetch(
-            "patientuserobjectpermission_set",
-            queryset=PatientUserObjectPermission.objects.filter(
-                permission__codename=CARE_TEAM_PERMISSION
-            ).order_by("user_id"),
-            to_attr="care_team_grants",
+    """Each patient with its care team's user ids, so ``care_team_ids`` costs no query.
+
+    The ids come as one array per patient from the same query (a subquery that
+    PostgreSQL runs for the rows of the page only, by index): no grant rows are
+    built into model instances, which is most of what a page of patients costs.
+    """
+    grants = (
+        PatientUserObjectPermission.objects.filter(
+            content_object=OuterRef("pk"), permission__codename=CARE_TEAM_PERMISSION
         )
+        .order_by("user_id")
+        .values("user_id")
     )
+    return queryset.annotate(care_team_user_ids=ArraySubquery(grants))
 
 
 def care_team_ids(patient: Patient) -> list[int]:
-    grants = getattr(patient, "care_team_grants", None)
-    if grants is None:
-        grants = patient.patientuserobjectpermission_set.filter(
-            permission__codename=CARE_TEAM_PERMISSION
-        ).order_by("user_id")
+    ids = getattr(patient, "care_team_user_ids", None)
+    if ids is not None:
+        return list(ids)
+    grants = patient.patientuserobjectpermission_set.filter(
+        permission__codename=CARE_TEAM_PERMISSION
+    ).order_by("user_id")
     return [grant.user_id for grant in grants]
 
 
