@@ -15,7 +15,8 @@ What a user may not see does not exist for them: ``*_get`` functions answer
 from __future__ import annotations
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Exists, Min, OuterRef, Q, QuerySet
+from django.db import connections
+from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -106,21 +107,27 @@ def with_care_team(queryset: QuerySet[Patient]) -> QuerySet[Patient]:
     The ids come as one array per patient from the same query (a subquery that
     PostgreSQL runs for the rows of the page only, by index): no grant rows are
     built into model instances, which is most of what a page of patients costs.
+    Other databases (SQLite, the zero-setup default) have no arrays: there the
+    grants are prefetched, one query per page.
     """
-    grants = (
-        PatientUserObjectPermission.objects.filter(
-            content_object=OuterRef("pk"), permission__codename=CARE_TEAM_PERMISSION
+    grants = PatientUserObjectPermission.objects.filter(
+        permission__codename=CARE_TEAM_PERMISSION
+    ).order_by("user_id")
+    if connections[queryset.db].vendor != "postgresql":
+        return queryset.prefetch_related(
+            Prefetch("patientuserobjectpermission_set", queryset=grants, to_attr="care_team_grants")
         )
-        .order_by("user_id")
-        .values("user_id")
-    )
-    return queryset.annotate(care_team_user_ids=ArraySubquery(grants))
+    ids = grants.filter(content_object=OuterRef("pk")).values("user_id")
+    return queryset.annotate(care_team_user_ids=ArraySubquery(ids))
 
 
 def care_team_ids(patient: Patient) -> list[int]:
     ids = getattr(patient, "care_team_user_ids", None)
     if ids is not None:
         return list(ids)
+    prefetched = getattr(patient, "care_team_grants", None)
+    if prefetched is not None:
+        return [grant.user_id for grant in prefetched]
     grants = patient.patientuserobjectpermission_set.filter(
         permission__codename=CARE_TEAM_PERMISSION
     ).order_by("user_id")
