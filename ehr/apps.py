@@ -6,4 +6,5 @@ class EhrConfig(AppConfig):
     verbose_name = "Clinic records core"
 
     def ready(self):
-        from ehr import checks, signals  # noqa: F401  (deploy checks, login audit receivers)
+        # deploy checks, login audit receivers, case folding in every script on SQLite
+        from ehr import checks, database, signals  # noqa: F401

@@ -10,6 +10,7 @@ patient's identification (a referring provider) gets only the filters on it
 """
 
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django_filters import rest_framework as filters
 
 from ehr.filters import IdFilter, MomentFilter, StrictBooleanFilter
@@ -55,12 +56,17 @@ class PatientIdentificationFilter(filters.FilterSet):
 
     def filter_search(self, queryset, name, value):
         query = Q()
-        # Every word must match a name (in any script) or be the MRN.
+        # Every word must match a name (in any script, whatever its case) or be the MRN.
         for word in value.split():
+            folded = word.lower()
             query &= (
-                Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(mrn__iexact=word)
+                Q(first_name_folded__contains=folded)
+                | Q(last_name_folded__contains=folded)
+                | Q(mrn__iexact=word)
             )
-        return queryset.filter(query)
+        return queryset.alias(
+            first_name_folded=Lower("first_name"), last_name_folded=Lower("last_name")
+        ).filter(query)
 
 
 class PatientFilter(PatientIdentificationFilter):
