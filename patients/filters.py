@@ -35,8 +35,9 @@ class ReferringProviderFilter(filters.FilterSet):
 
     def filter_search(self, queryset, name, value):
         value = value.strip()
-        return queryset.filter(
-            Q(name__icontains=value) | Q(practice__icontains=value) | Q(npi=value)
+        folded = value.lower()
+        return queryset.alias(name_folded=Lower("name"), practice_folded=Lower("practice")).filter(
+            Q(name_folded__contains=folded) | Q(practice_folded__contains=folded) | Q(npi=value)
         )
 
 
