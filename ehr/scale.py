@@ -91,6 +91,23 @@ DEFAULT_PASSWORD = "scale"
 PROVIDER_DOMAIN = "scale.invalid"
 #: The accounts a benchmark signs in as (all share the password given to the command).
 KNOWN_USERS = ("scale-admin", "scale-prescriber", "scale-nurse", "scale-referrer")
+
+#: The tables the generator writes row by row, in dependency order.
+CLINIC_MODELS = (
+    User,
+    ReferringProvider,
+    Patient,
+    PatientUserObjectPermission,
+    Consent,
+    Evaluation,
+    Assessment,
+    SafetyAlert,
+    TreatmentCourse,
+    InfusionSession,
+    VitalSign,
+    SideEffect,
+    MoodNote,
+)
 FILLER_KINDS = ("summary", "care-team")
 
 # Per 100,000 patients: the size of the staff and of the referral network.
@@ -410,21 +427,7 @@ class _Clinic:
         self.care_perm = Permission.objects.get(
             content_type__app_label="patients", codename=CARE_TEAM_PERMISSION
         )
-        tracked = [
-            User,
-            ReferringProvider,
-            Patient,
-            PatientUserObjectPermission,
-            Consent,
-            Evaluation,
-            Assessment,
-            SafetyAlert,
-            TreatmentCourse,
-            InfusionSession,
-            VitalSign,
-            SideEffect,
-            MoodNote,
-        ]
+        tracked = list(CLINIC_MODELS)
         self.ids = _Ids(tracked)
         self.t = {m: _Table(m) for m in tracked}
         self.t[VitalSign] = _Table(VitalSign, columns=VITAL_COLUMNS)
@@ -1264,23 +1267,7 @@ def _summaries(*, count: int, clinic: _Clinic) -> int:
 
 
 def _tables():
-    models_ = [
-        User,
-        ReferringProvider,
-        Patient,
-        PatientUserObjectPermission,
-        Consent,
-        Evaluation,
-        Assessment,
-        SafetyAlert,
-        TreatmentCourse,
-        InfusionSession,
-        VitalSign,
-        SideEffect,
-        MoodNote,
-        TreatmentSummary,
-        TreatmentSummaryUserObjectPermission,
-    ]
+    models_ = [*CLINIC_MODELS, TreatmentSummary, TreatmentSummaryUserObjectPermission]
     for model in (
         ReferringProvider,
         Patient,
