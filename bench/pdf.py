@@ -27,21 +27,9 @@ from pathlib import Path
 
 from django.template import Context, Engine
 
-from reports.document import CONFIDENTIAL, COURSE_HEADER, render_summary
+from reports.document import CONFIDENTIAL, COURSE_HEADER, COURSE_KEYS, render_summary
 
 HERE = Path(__file__).resolve().parent
-COURSE_KEYS = (
-    "number",
-    "date",
-    "dose_mg_per_kg",
-    "total_mg",
-    "minutes",
-    "status",
-    "side_effects",
-    "mood",
-    "peak_bp",
-    "cadss",
-)
 
 
 def chart_svg(scale: dict) -> str:

@@ -56,6 +56,19 @@ COURSE_HEADER = (
     "Peak BP",
     "CADSS",
 )
+#: The course row's keys (``reports.content``), in the order of COURSE_HEADER.
+COURSE_KEYS = (
+    "number",
+    "date",
+    "dose_mg_per_kg",
+    "total_mg",
+    "minutes",
+    "status",
+    "side_effects",
+    "mood",
+    "peak_bp",
+    "cadss",
+)
 _COURSE_WIDTHS = (18, 50, 38, 38, 40, 54, 118, 50, 46, 36)
 _LINE_COLOURS = (colors.HexColor("#1f4e79"), colors.HexColor("#b34700"), colors.HexColor("#2e7d32"))
 INK = colors.HexColor("#222222")
@@ -298,22 +311,11 @@ def _course(content, styles) -> list:
         flow.append(paragraph(content["course_note"], styles["small"]))
         flow.append(Spacer(1, 3))
     rows = [_header(COURSE_HEADER, _COURSE_WIDTHS, styles)]
-    keys = (
-        "number",
-        "date",
-        "dose_mg_per_kg",
-        "total_mg",
-        "minutes",
-        "status",
-        "side_effects",
-        "mood",
-        "peak_bp",
-        "cadss",
-    )
     for row in content["course_rows"]:
-        cells = _cells([row[key] or "—" for key in keys], _COURSE_WIDTHS, styles)
+        cells = _cells([row[key] or "—" for key in COURSE_KEYS], _COURSE_WIDTHS, styles)
         # Side effects may name an "other" effect in a person's words: always a paragraph.
-        cells[keys.index("side_effects")] = paragraph(row["side_effects"] or "—", styles["cell"])
+        side_effects = COURSE_KEYS.index("side_effects")
+        cells[side_effects] = paragraph(row["side_effects"] or "—", styles["cell"])
         rows.append(cells)
     flow.append(_grid(rows, widths=_COURSE_WIDTHS, repeat_header=True))
     return flow
