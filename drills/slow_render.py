@@ -41,7 +41,7 @@ def _slow_down_rendering(**kwargs) -> None:
 
     store_pause = float(os.environ.get("DRILL_STORE_PAUSE_SECONDS", "0"))
     if store_pause > 0:
-        real_store = services._store_pdf
+        real_store = services.store_summary_pdf
 
         def store_pdf(summary, data, *, signed):
             old_name = real_store(summary, data, signed=signed)
@@ -55,4 +55,4 @@ def _slow_down_rendering(**kwargs) -> None:
                     os.unlink(marker)
             return old_name
 
-        services._store_pdf = store_pdf
+        services.store_summary_pdf = store_pdf

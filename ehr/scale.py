@@ -38,7 +38,6 @@ addresses at ``scale.invalid``: that is how ``scale_clear`` finds them.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import math
 import operator
@@ -50,7 +49,6 @@ from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Permission
-from django.core.files.base import ContentFile
 from django.db import connection, models, transaction
 from django.utils import timezone
 
@@ -1206,7 +1204,7 @@ def _summaries(*, count: int, clinic: _Clinic) -> int:
     """
     from reports.content import SummaryNotBuildable, summary_content
     from reports.document import render_summary
-    from reports.services import pdf_page_count, signature_of
+    from reports.services import signature_of, store_summary_pdf
 
     permission = Permission.objects.get(
         content_type__app_label="reports", codename=RELEASED_SUMMARY_PERMISSION
@@ -1246,11 +1244,7 @@ def _summaries(*, count: int, clinic: _Clinic) -> int:
         summary.signed_at = timezone.now()
         summary.signed_by = prescriber
         data = render_summary(content, signature=signature_of(summary))
-        summary.pdf.save(
-            f"treatment-summary-{summary.document_id}-signed.pdf", ContentFile(data), save=False
-        )
-        summary.sha256 = hashlib.sha256(data).hexdigest()
-        summary.page_count = pdf_page_count(data)
+        store_summary_pdf(summary, data, signed=True)
         summary.status = TreatmentSummary.Status.READY
         summary.generated_at = summary.signed_at
         summary.released_at = timezone.now()

@@ -208,7 +208,7 @@ def pdf_page_count(data: bytes) -> int:
     return len(PdfReader(BytesIO(data)).pages)
 
 
-def _store_pdf(summary: TreatmentSummary, data: bytes, *, signed: bool) -> str | None:
+def store_summary_pdf(summary: TreatmentSummary, data: bytes, *, signed: bool) -> str | None:
     """Write the PDF to private storage under the summary's own name; returns the old name.
 
     The name comes from the document id (no patient data in storage keys); a
@@ -273,7 +273,7 @@ def summary_generate(*, summary_id: int, task_id: str = "") -> TreatmentSummary 
             ):
                 # Another attempt took over (our lease had expired): its result stands.
                 return None
-            old_name = _store_pdf(summary, data, signed=False)
+            old_name = store_summary_pdf(summary, data, signed=False)
             summary.content = content
             summary.status = TreatmentSummary.Status.READY
             summary.error = ""
@@ -393,7 +393,7 @@ def summary_sign(*, actor, summary: TreatmentSummary) -> TreatmentSummary:
         summary.signed_at = timezone.now()
         summary.signed_by = actor
         data = render_summary(summary.content, signature=signature_of(summary))
-        old_name = _store_pdf(summary, data, signed=True)
+        old_name = store_summary_pdf(summary, data, signed=True)
         new_name = summary.pdf.name
         try:
             summary.save()
