@@ -134,26 +134,40 @@ class Bench:
             processes=min(len(clients), 8),
         )
 
-    def pair(self, name: str, calls, baseline_calls, *, clients: int, limit: float = 2.0):
-        """Scenario and baseline, alternated ``rounds`` times; p95 ratio against ``limit``."""
+    def pair(
+        self,
+        name: str,
+        calls,
+        baseline_calls,
+        *,
+        clients: int,
+        limit: float = 2.0,
+        baseline: str = "bare DRF",
+        floor_calls=None,
+    ):
+        """Scenario and baseline (and the constant floor, when given), alternated
+        ``rounds`` times; the scenario's p95 over the baseline's, against ``limit``."""
         from bench.load import Outcome
 
-        mine, base = Outcome(), Outcome()
+        mine, base, floor = Outcome(), Outcome(), Outcome()
         for _ in range(self.profile.rounds):
             base.add(self._load([baseline_calls(i) for i in range(clients)]))
             mine.add(self._load([calls(i) for i in range(clients)]))
-        base_row = _row(f"  baseline: bare DRF ({clients} clients)", base)
+            if floor_calls is not None:
+                floor.add(self._load([floor_calls(i) for i in range(clients)]))
+        base_row = _row(f"  baseline: {baseline} ({clients} clients)", base)
         row = _row(name, mine)
         self.rows += [row, base_row]
+        detail = (
+            f"median x{row.median_ms / base_row.median_ms:.2f}, "
+            f"throughput x{row.per_second / max(base_row.per_second, 1e-9):.2f}"
+        )
+        if floor_calls is not None:
+            floor_row = _row(f"  floor: bare DRF, constant answer ({clients} clients)", floor)
+            self.rows.append(floor_row)
+            detail += f"; p95 x{row.p95_ms / floor_row.p95_ms:.2f} the constant floor"
         self.targets.append(
-            Target(
-                f"{name}: p95 vs bare DRF",
-                row.p95_ms / base_row.p95_ms,
-                limit,
-                "max",
-                f"median x{row.median_ms / base_row.median_ms:.2f}, "
-                f"throughput x{row.per_second / max(base_row.per_second, 1e-9):.2f}",
-            )
+            Target(f"{name}: p95 vs {baseline}", row.p95_ms / base_row.p95_ms, limit, "max", detail)
         )
         return row, base_row
 
@@ -167,34 +181,50 @@ class Bench:
         nurse = token_header(f.tokens["nurse"])
         referrer = token_header(f.tokens["referrer"])
 
-        def bare(headers):
+        def floor(headers):
             return lambda i: [Call("GET", "/bench/bare/", headers)]
 
+        patient, session = f.course_patient_id, f.detail_session_id
         reads = [
-            ("GET patient list, page of 50 (prescriber)", "/api/v1/patients/", prescriber),
+            (
+                "GET patient list, page of 50 (prescriber)",
+                "/api/v1/patients/",
+                "/bench/bare/patients/",
+                prescriber,
+            ),
             (
                 "GET patient detail (prescriber)",
-                f"/api/v1/patients/{f.course_patient_id}/",
+                f"/api/v1/patients/{patient}/",
+                f"/bench/bare/patients/{patient}/",
                 prescriber,
             ),
             (
                 "GET session detail (nurse)",
-                f"/api/v1/sessions/{f.detail_session_id}/",
+                f"/api/v1/sessions/{session}/",
+                f"/bench/bare/sessions/{session}/",
                 nurse,
             ),
             (
                 "GET session vitals flowsheet (nurse)",
-                f"/api/v1/sessions/{f.detail_session_id}/vitals/",
+                f"/api/v1/sessions/{session}/vitals/",
+                f"/bench/bare/sessions/{session}/vitals/",
                 nurse,
             ),
-            ("GET summary list (referrer)", "/api/v1/summaries/", referrer),
+            (
+                "GET summary list (referrer)",
+                "/api/v1/summaries/",
+                "/bench/bare/summaries/",
+                referrer,
+            ),
         ]
-        for name, path, headers in reads:
+        for name, path, bare_path, headers in reads:
             self.pair(
                 name,
                 lambda i, path=path, headers=headers: [Call("GET", path, headers)],
-                bare(headers),
+                lambda i, path=bare_path, headers=headers: [Call("GET", path, headers)],
                 clients=n,
+                baseline="bare DRF, same rows",
+                floor_calls=floor(headers),
             )
 
     def vitals_writes(self) -> None:

@@ -1,14 +1,27 @@
-"""Baselines: the least a DRF endpoint can do with the API's own authentication.
+"""Baselines: what DRF itself costs, with the API's own authentication.
 
-``BareReadView`` (GET) authenticates the request exactly as the API does (the
-same authentication and permission classes from ``REST_FRAMEWORK``: an expiring
-token looked up in the database) and answers a constant JSON body.
+Every baseline authenticates the request exactly as the API does (the
+authentication and permission classes from ``REST_FRAMEWORK``: an expiring token
+looked up in the database). None checks a role or a care team, writes an audit
+event or applies a clinical rule: that is the application's work, which the
+benchmark measures against them.
 
-``BareVitalsView`` (POST) also validates a serializer with the vitals fields and
-ranges and inserts one ``VitalSign`` row for the session in the URL with a
-single INSERT (``bulk_create``: no history row, no signals): no session lock,
-no role or care-team check, no alert rules, no audit event. It is what any DRF
-write of a reading must cost at least.
+- ``BareReadView`` (``/bench/bare/``) answers a constant: the floor of any DRF
+  request, printed beside every read for reference.
+- The *same rows* reads (``/bench/bare/patients/`` ...) are stock DRF generic
+  views (``ListAPIView`` / ``RetrieveAPIView``) with a stock ``ModelSerializer``
+  of the model columns the application's serializer shows, reading only those
+  columns, paginated like the API (a page of 50 with its count). They return rows
+  of the same kind and number as the application's endpoint: the same session's
+  readings, the summaries released to the same referrer, a page of 50 patients
+  (of the whole clinic, where the application's page holds the user's own). That is
+  the least a DRF endpoint can do to answer the same request, and the baseline a
+  read is judged against.
+- ``BareVitalsView`` (POST) validates a serializer with the vitals fields and
+  ranges and inserts one ``VitalSign`` row for the session in the URL with a
+  single INSERT (``bulk_create``: no history row, no signals): no session lock,
+  no role or care-team check, no alert rules, no audit event. It is what any DRF
+  write of a reading must cost at least.
 """
 
 from __future__ import annotations
@@ -16,16 +29,75 @@ from __future__ import annotations
 from functools import cache
 
 from django.utils import timezone
-from rest_framework import serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from patients.api.serializers import PatientSerializer
+from reports.api.serializers import TreatmentSummarySerializer
+from sessions.api.serializers import SessionSerializer, VitalSignSerializer
 from sessions.models import MonitoringProtocol, VitalSign
 
 
 class BareReadView(APIView):
     def get(self, request):
         return Response({"ok": True, "user": request.user.pk})
+
+
+@cache
+def stock_serializer(shown) -> type[serializers.ModelSerializer]:
+    """DRF's stock ``ModelSerializer`` of ``shown``'s model, with the model columns
+    ``shown`` lists (computed fields left out)."""
+    model = shown.Meta.model
+    columns = {field.name for field in model._meta.concrete_fields}
+    fields = [name for name in shown.Meta.fields if name in columns]
+    meta = type("Meta", (), {"model": model, "fields": fields})
+    return type(f"Stock{model.__name__}Serializer", (serializers.ModelSerializer,), {"Meta": meta})
+
+
+class _SameRows:
+    shown = None  # the application's serializer whose columns are read
+
+    def get_serializer_class(self):
+        return stock_serializer(self.shown)
+
+    def get_queryset(self):
+        model = self.shown.Meta.model
+        columns = [
+            field.attname
+            for field in model._meta.concrete_fields
+            if field.name in self.get_serializer_class().Meta.fields
+        ]
+        return self.rows(model._default_manager.only(*columns))
+
+    def rows(self, queryset):
+        return queryset
+
+
+class BarePatientList(_SameRows, generics.ListAPIView):
+    shown = PatientSerializer
+
+
+class BarePatientDetail(_SameRows, generics.RetrieveAPIView):
+    shown = PatientSerializer
+
+
+class BareSessionDetail(_SameRows, generics.RetrieveAPIView):
+    shown = SessionSerializer
+
+
+class BareVitalsList(_SameRows, generics.ListAPIView):
+    shown = VitalSignSerializer
+
+    def rows(self, queryset):
+        return queryset.filter(session_id=self.kwargs["session_pk"])
+
+
+class BareSummaryList(_SameRows, generics.ListAPIView):
+    shown = TreatmentSummarySerializer
+
+    def rows(self, queryset):
+        return queryset.filter(released_to__user=self.request.user)
 
 
 class BareVitalsSerializer(serializers.Serializer):

@@ -138,6 +138,14 @@ class ClinicViewSet(AuditedAPIMixin, viewsets.GenericViewSet):
     def scoped_queryset(self):
         return super().get_queryset()
 
+    def filter_queryset(self, queryset):
+        # One record asked for by id with no query string: the list's filters and
+        # ordering (all that the filter backends do) cannot change the answer, so their
+        # form is not built. Scope is never a filter backend's job: it is the selector's.
+        if self.detail and not self.request.query_params:
+            return queryset
+        return super().filter_queryset(queryset)
+
     def save_with(self, service, serializer, **records):
         """Write the validated input through ``service`` as the requesting user.
 

@@ -1,10 +1,21 @@
 """The benchmark's bare baselines are routed only by the benchmark's own URLs."""
 
+import datetime
+
 import pytest
 from django.urls import Resolver404, resolve
 
 
-@pytest.mark.parametrize("path", ["/bench/bare/", "/bench/bare/vitals/1/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/bench/bare/",
+        "/bench/bare/vitals/1/",
+        "/bench/bare/patients/",
+        "/bench/bare/sessions/1/vitals/",
+        "/bench/bare/summaries/",
+    ],
+)
 def test_bench_baselines_are_not_routed_in_production(path):
     with pytest.raises(Resolver404):
         resolve(path, urlconf="ehr.urls")
@@ -13,3 +24,69 @@ def test_bench_baselines_are_not_routed_in_production(path):
 def test_bench_urls_serve_the_application_and_the_baselines():
     assert resolve("/bench/bare/", urlconf="bench.urls").url_name == "bench-bare"
     assert resolve("/api/v1/patients/", urlconf="bench.urls").url_name == "patient-list"
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("bench.urls")
+def test_same_rows_baselines_answer_what_the_api_answers(
+    api, prescriber, nurse, referrer_user, referrer, patient
+):
+    """Each read's baseline returns the rows the application's endpoint returns (for a
+    user who reaches every patient), with the model columns the API shows, and
+    authenticates like the API."""
+    from django.utils import timezone
+    from guardian.shortcuts import assign_perm
+
+    from reports.models import RELEASED_SUMMARY_PERMISSION, TreatmentSummary
+    from tests.factories import PatientFactory
+    from tests.sessions.factories import (
+        InfusionSessionFactory,
+        TreatmentCourseFactory,
+        VitalSignFactory,
+    )
+
+    for number in range(3):
+        PatientFactory(last_name=f"Other{number}", care_team=[prescriber])
+    session = InfusionSessionFactory(course=TreatmentCourseFactory(patient=patient), nurse=nurse)
+    for _ in range(3):
+        VitalSignFactory(session=session, recorded_by=nurse)
+    for number in range(2):
+        summary = TreatmentSummary.objects.create(
+            patient=patient,
+            period_start=datetime.date(2026, 1, 1 + number),
+            period_end=datetime.date(2026, 3, 1),
+            requested_by=prescriber,
+            status=TreatmentSummary.Status.READY,
+            signed_by=prescriber,
+            signed_at=timezone.now(),
+            released_by=prescriber,
+            released_at=timezone.now(),
+            released_to=referrer,
+        )
+        assign_perm(f"reports.{RELEASED_SUMMARY_PERMISSION}", referrer_user, summary)
+
+    pairs = [
+        (prescriber, "/api/v1/patients/", "/bench/bare/patients/"),
+        (prescriber, f"/api/v1/patients/{patient.pk}/", f"/bench/bare/patients/{patient.pk}/"),
+        (nurse, f"/api/v1/sessions/{session.pk}/", f"/bench/bare/sessions/{session.pk}/"),
+        (
+            nurse,
+            f"/api/v1/sessions/{session.pk}/vitals/",
+            f"/bench/bare/sessions/{session.pk}/vitals/",
+        ),
+        (referrer_user, "/api/v1/summaries/", "/bench/bare/summaries/"),
+    ]
+    for user, app_path, bare_path in pairs:
+        app, bare = api(user).get(app_path), api(user).get(bare_path)
+        assert app.status_code == bare.status_code == 200, bare_path
+        assert api().get(bare_path).status_code == 401
+        app_body, bare_body = app.json(), bare.json()
+        if "results" in app_body:
+            assert app_body["count"] == bare_body["count"] > 1, bare_path
+            app_rows, bare_rows = app_body["results"], bare_body["results"]
+        else:
+            app_rows, bare_rows = [app_body], [bare_body]
+        assert [row["id"] for row in bare_rows] == [row["id"] for row in app_rows], bare_path
+        for app_row, bare_row in zip(app_rows, bare_rows, strict=True):
+            assert set(bare_row) <= set(app_row), bare_path
+            assert {key: app_row[key] for key in bare_row} == bare_row, bare_path

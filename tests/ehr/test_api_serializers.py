@@ -1,0 +1,139 @@
+"""The API's serializer base (``ehr.api.serializers.ModelSerializer``) answers what DRF
+answers, with less work per record.
+
+Every API serializer built on it, given a record of its model with the optional
+relations both set and empty, must produce what DRF's own field-by-field loop
+(``Serializer.to_representation``) produces from the same fields; and each
+serializer instance must own its fields.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.test import APIRequestFactory
+
+import patients.api.serializers
+import reports.api.serializers
+import sessions.api.serializers
+from ehr.api.serializers import ModelSerializer
+from ehr.models import AuditEvent
+from reports.models import TreatmentSummary
+from tests.patients.factories import (
+    AssessmentFactory,
+    ConsentFactory,
+    EvaluationFactory,
+    SafetyAlertFactory,
+)
+from tests.sessions.factories import (
+    InfusionSessionFactory,
+    MoodNoteFactory,
+    SideEffectFactory,
+    TreatmentCourseFactory,
+    VitalSignFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+API_MODULES = (patients.api.serializers, sessions.api.serializers, reports.api.serializers)
+
+
+def _api_serializers() -> list[type[ModelSerializer]]:
+    found, pending = [], list(ModelSerializer.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__module__.split(".")[0] in {"patients", "sessions", "reports", "ehr"}:
+            found.append(cls)
+    return sorted(set(found), key=lambda cls: cls.__qualname__)
+
+
+@pytest.fixture
+def records(patient, prescriber, nurse, admin_user, referrer):
+    """At least two records of every model an API serializer shows: one with its
+    optional relations filled in, one with them empty."""
+    course = TreatmentCourseFactory(patient=patient, ordered_by=prescriber)
+    session = InfusionSessionFactory(course=course, nurse=nurse)
+    InfusionSessionFactory(course=course, nurse=None, number=2)
+    VitalSignFactory(session=session, recorded_by=nurse)
+    VitalSignFactory(
+        session=session, recorded_by=nurse, corrected_by=nurse, corrected_at=timezone.now()
+    )
+    SideEffectFactory(session=session, recorded_by=nurse)
+    MoodNoteFactory(session=session, recorded_by=nurse)
+    ConsentFactory(patient=patient, recorded_by=nurse)
+    EvaluationFactory(patient=patient, evaluator=prescriber)
+    AssessmentFactory(patient=patient, recorded_by=nurse)
+    SafetyAlertFactory(patient=patient)
+    TreatmentSummary.objects.create(
+        patient=patient,
+        period_start=datetime.date(2026, 1, 1),
+        period_end=datetime.date(2026, 3, 1),
+        requested_by=prescriber,
+        status=TreatmentSummary.Status.READY,
+        signed_by=prescriber,
+        signed_at=timezone.now(),
+        released_to=referrer,
+        released_at=timezone.now(),
+    )
+    AuditEvent.objects.create(user=None, action="read", object_type="patient")
+    patient.referring_provider = None
+    patient.responsible_prescriber = None
+    patient.save()
+
+
+def test_every_api_serializer_answers_what_drf_answers(records, admin_user):
+    request = APIRequestFactory().get("/api/v1/")
+    request.user = admin_user
+    compared = []
+    for cls in _api_serializers():
+        model = cls.Meta.model
+        instances = list(model.objects.all()[:5])
+        if not instances:
+            continue
+        for instance in instances:
+            serializer = cls(instance, context={"request": request})
+            expected = serializers.Serializer.to_representation(serializer, instance)
+            assert serializer.to_representation(instance) == expected, cls.__qualname__
+            assert list(serializer.data) == list(expected), cls.__qualname__
+        compared.append(cls.__qualname__)
+    for name in (
+        "PatientSerializer",
+        "ReferredPatientSerializer",
+        "SessionSerializer",
+        "CourseSerializer",
+        "EvaluationSerializer",
+        "VitalSignSerializer",
+        "SideEffectSerializer",
+        "MoodNoteSerializer",
+        "TreatmentSummarySerializer",
+        "UserSerializer",
+        "AuditEventSerializer",
+        "ConsentSerializer",
+        "AssessmentSerializer",
+    ):
+        assert name in compared
+
+
+def test_each_serializer_instance_owns_its_fields(patient):
+    first = patients.api.serializers.PatientSerializer()
+    second = patients.api.serializers.PatientSerializer()
+    first.fields["first_name"].label = "changed"
+    assert second.fields["first_name"].label != "changed"
+    assert first.fields["first_name"] is not second.fields["first_name"]
+
+
+def test_a_dict_is_shown_through_drf(patient):
+    serializer = patients.api.serializers.ConsentSerializer()
+    data = {
+        "id": 1,
+        "patient": patient,
+        "form_version": "v1",
+        "signed_on": datetime.date(2026, 1, 2),
+        "witness": "W",
+        "recorded_by": None,
+    }
+    assert serializer.to_representation(data)["signed_on"] == "2026-01-02"
