@@ -39,17 +39,18 @@ def client_ip(request) -> str | None:
 
 
 def patient_of(obj):
-    """The patient a record belongs to, or None (``audit_patient`` may say otherwise)."""
+    """The id of the patient a record belongs to, or None (``audit_patient`` may say
+    otherwise). Ids, not records: naming the patient must not cost a query."""
     if obj is None:
         return None
     from patients.models import Patient
 
     if isinstance(obj, Patient):
-        return obj
+        return obj.pk
     hook = getattr(obj, "audit_patient", None)
     if hook is not None:
         return hook() if callable(hook) else hook
-    return getattr(obj, "patient", None)
+    return getattr(obj, "patient_id", None)
 
 
 def object_type_of(obj_or_model) -> str:
@@ -72,7 +73,10 @@ def audit_record(
     detail: str = "",
     username: str = "",
 ) -> AuditEvent:
-    """Append one audit event. Derives type, id and patient from ``obj`` when given."""
+    """Append one audit event. Derives type, id and patient from ``obj`` when given.
+
+    ``patient``: the patient or its id.
+    """
     if user is None and request is not None:
         user = getattr(request, "user", None)
     if user is not None and not user.is_authenticated:
@@ -87,7 +91,7 @@ def audit_record(
         action=str(action),
         object_type=object_type[:64],
         object_id="" if object_id is None else str(object_id)[:64],
-        patient=patient,
+        patient_id=getattr(patient, "pk", patient),
         ip=client_ip(request),
         path=(request.path[:300] if request is not None else ""),
         method=(request.method[:8] if request is not None and request.method else ""),

@@ -253,7 +253,7 @@ class EvaluationAmendment(Amendment):
         raise AmendmentImmutable("Amendments cannot be deleted.")
 
     def audit_patient(self):
-        return self.evaluation.patient
+        return self.evaluation.patient_id
 
 
 class Assessment(models.Model):

@@ -257,7 +257,7 @@ class InfusionSession(SignedRecord):
         return [label for field, label in items if not getattr(self, field)]
 
     def audit_patient(self):
-        return self.course.patient
+        return self.course.patient_id
 
 
 class _SessionChild(models.Model):
@@ -270,7 +270,7 @@ class _SessionChild(models.Model):
         abstract = True
 
     def audit_patient(self):
-        return self.session.course.patient
+        return self.session.course.patient_id
 
 
 class _Correctable(_SessionChild):
@@ -440,4 +440,4 @@ class SessionAmendment(Amendment):
     )
 
     def audit_patient(self):
-        return self.session.course.patient
+        return self.session.course.patient_id

@@ -112,6 +112,19 @@ def session_get_for_user(*, user, pk, people: bool = True) -> InfusionSession:
     return _get_or_404(session_list_for_user(user=user, people=people), pk, "infusion session")
 
 
+def session_reach_for_user(*, user, pk) -> InfusionSession:
+    """One session the user may read, or 404, with its course and nothing else joined.
+
+    For the entries charted under a session (vitals, side effects, mood notes,
+    amendments): their views need the session's id and its patient's, and the
+    services that write under it read and lock the full row themselves.
+    """
+    queryset = scoped_to_clinical_patients(
+        InfusionSession.objects.select_related("course"), user=user, patient_path="course__patient"
+    )
+    return _get_or_404(queryset, pk, "infusion session")
+
+
 def sessions_for_day(*, user, day: datetime.date) -> QuerySet[InfusionSession]:
     """The infusion board: sessions scheduled on ``day`` (clinic time zone), in time order.
 
@@ -187,12 +200,12 @@ def sessions_for_patient_record(
 # audit) costs no query.
 
 
+# The entries of one session, for the API, which names the people on them by id: their
+# users are not joined.
+
+
 def vitals_of_session(*, session: InfusionSession) -> QuerySet[VitalSign]:
-    return (
-        session.vitals.all()
-        .select_related("protocol", "recorded_by", "corrected_by")
-        .order_by("recorded_at", "id")
-    )
+    return session.vitals.all().select_related("protocol").order_by("recorded_at", "id")
 
 
 def vital_sign_of_session(*, session: InfusionSession, pk) -> VitalSign:
@@ -201,19 +214,11 @@ def vital_sign_of_session(*, session: InfusionSession, pk) -> VitalSign:
 
 
 def side_effects_of_session(*, session: InfusionSession) -> QuerySet[SideEffect]:
-    return (
-        session.side_effects.all()
-        .select_related("recorded_by", "corrected_by")
-        .order_by("onset_at", "id")
-    )
+    return session.side_effects.all().order_by("onset_at", "id")
 
 
 def mood_notes_of_session(*, session: InfusionSession) -> QuerySet[MoodNote]:
-    return (
-        session.mood_notes.all()
-        .select_related("recorded_by", "corrected_by")
-        .order_by("recorded_at", "id")
-    )
+    return session.mood_notes.all().order_by("recorded_at", "id")
 
 
 def mood_note_of_session(*, session: InfusionSession, pk) -> MoodNote:
@@ -222,7 +227,7 @@ def mood_note_of_session(*, session: InfusionSession, pk) -> MoodNote:
 
 
 def amendments_of_session(*, session: InfusionSession) -> QuerySet[SessionAmendment]:
-    return session.amendments.all().select_related("author").order_by("created_at", "id")
+    return session.amendments.all().order_by("created_at", "id")
 
 
 # Monitoring protocol (clinic configuration, not patient data)

@@ -102,10 +102,13 @@ def _reason(text: str | None, *, field: str = "reason", what: str = "a reason") 
     return text
 
 
-def _locked(session: InfusionSession) -> InfusionSession:
+def _locked(session: InfusionSession, *, patient: bool = True) -> InfusionSession:
+    """The session's row, locked until the transaction ends, read afresh with its course
+    (and its patient, unless ``patient=False``: charting needs only the patient's id)."""
+    related = ("course", "course__patient") if patient else ("course",)
     return (
         InfusionSession.objects.select_for_update(of=("self",))
-        .select_related("course", "course__patient")
+        .select_related(*related)
         .get(pk=session.pk)
     )
 
@@ -995,7 +998,7 @@ def flowsheet_closed_reason(session: InfusionSession) -> str | None:
 
 
 def _lock_for_charting(session: InfusionSession) -> InfusionSession:
-    session = _locked(session)
+    session = _locked(session, patient=False)
     ensure_unsigned(session, what="infusion session")
     reason = flowsheet_closed_reason(session)
     if reason:

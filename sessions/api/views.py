@@ -358,10 +358,10 @@ class _SessionChildViewSet(ClinicViewSet):
     @property
     def session(self) -> InfusionSession:
         if not hasattr(self, "_session"):
-            self._session = selectors.session_get_for_user(
-                user=self.request.user, pk=self.kwargs["session_pk"], people=False
+            self._session = selectors.session_reach_for_user(
+                user=self.request.user, pk=self.kwargs["session_pk"]
             )
-            self.audit_patient = self._session.course.patient
+            self.audit_patient = self._session.course.patient_id
         return self._session
 
     @property
