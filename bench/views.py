@@ -13,10 +13,10 @@ benchmark measures against them.
   of the model columns the application's serializer shows, reading only those
   columns, paginated like the API (a page of 50 with its count). They return rows
   of the same kind and number as the application's endpoint: the same session's
-  readings, the summaries released to the same referrer, a page of 50 patients
-  (of the whole clinic, where the application's page holds the user's own). That is
-  the least a DRF endpoint can do to answer the same request, and the baseline a
-  read is judged against.
+  readings, the summaries released to the same referrer, the patients whose
+  responsible prescriber the user is (by a plain filter; the application's list is
+  the user's care teams, about as many). That is the least a DRF endpoint can do to
+  answer the same request, and the baseline a read is judged against.
 - ``BareVitalsView`` (POST) validates a serializer with the vitals fields and
   ranges and inserts one ``VitalSign`` row for the session in the URL with a
   single INSERT (``bulk_create``: no history row, no signals): no session lock,
@@ -75,7 +75,13 @@ class _SameRows:
 
 
 class BarePatientList(_SameRows, generics.ListAPIView):
+    """The patients the user is the responsible prescriber of: a plain indexed filter
+    picking about as many patients as the prescriber's care-team reach."""
+
     shown = PatientSerializer
+
+    def rows(self, queryset):
+        return queryset.filter(responsible_prescriber=self.request.user)
 
 
 class BarePatientDetail(_SameRows, generics.RetrieveAPIView):

@@ -113,15 +113,14 @@ def session_get_for_user(*, user, pk, people: bool = True) -> InfusionSession:
 
 
 def session_reach_for_user(*, user, pk) -> InfusionSession:
-    """One session the user may read, or 404, with its course and nothing else joined.
+    """One session the user may read, or 404: its id and its patient's id only.
 
     For the entries charted under a session (vitals, side effects, mood notes,
-    amendments): their views need the session's id and its patient's, and the
-    services that write under it read and lock the full row themselves.
+    amendments): their views need no more, and the services that write under it
+    read and lock the full row themselves.
     """
-    queryset = scoped_to_clinical_patients(
-        InfusionSession.objects.select_related("course"), user=user, patient_path="course__patient"
-    )
+    sessions = InfusionSession.objects.select_related("course").only("id", "course__patient")
+    queryset = scoped_to_clinical_patients(sessions, user=user, patient_path="course__patient")
     return _get_or_404(queryset, pk, "infusion session")
 
 

@@ -65,21 +65,33 @@ class ModelSerializer(serializers.ModelSerializer):
     @cached_property
     def _readers(self) -> list[tuple[Field, str | None, bool]]:
         """Each readable field, the model attribute it shows directly (or None), and
-        whether that attribute is a foreign key's id."""
-        meta = self.Meta.model._meta
-        columns = {f.attname for f in meta.concrete_fields if not f.is_relation}
-        foreign_keys = {f.name: f.attname for f in meta.concrete_fields if f.many_to_one}
+        whether that attribute is a foreign key's id (worked out once per class)."""
+        cls = type(self)
+        plan = cls.__dict__.get("_reader_plan")
+        if plan is None:
+            plan = cls._reader_plan = {}
         readers = []
         for field in self._readable_fields:
-            attrs = field.source_attrs
-            name = attrs[0] if len(attrs) == 1 else None
-            if name in foreign_keys and _reads_foreign_key(field):
-                readers.append((field, foreign_keys[name], True))
-            elif name in columns and _reads_column(field):
-                readers.append((field, name, False))
-            else:
-                readers.append((field, None, False))
+            key = (field.field_name, type(field))
+            if key not in plan:
+                plan[key] = self._direct_attribute(field)
+            readers.append((field, *plan[key]))
         return readers
+
+    def _direct_attribute(self, field: Field) -> tuple[str | None, bool]:
+        meta = self.Meta.model._meta
+        attrs = field.source_attrs
+        name = attrs[0] if len(attrs) == 1 else None
+        if name is None:
+            return None, False
+        model_field = next((f for f in meta.concrete_fields if f.name == name), None)
+        if model_field is None:
+            return None, False
+        if model_field.many_to_one:
+            return (model_field.attname, True) if _reads_foreign_key(field) else (None, False)
+        if not model_field.is_relation and _reads_column(field):
+            return model_field.attname, False
+        return None, False
 
     def to_representation(self, instance):
         if isinstance(instance, Mapping):

@@ -46,7 +46,9 @@ def test_same_rows_baselines_answer_what_the_api_answers(
     )
 
     for number in range(3):
-        PatientFactory(last_name=f"Other{number}", care_team=[prescriber])
+        PatientFactory(
+            last_name=f"Other{number}", responsible_prescriber=prescriber, care_team=[prescriber]
+        )
     session = InfusionSessionFactory(course=TreatmentCourseFactory(patient=patient), nurse=nurse)
     for _ in range(3):
         VitalSignFactory(session=session, recorded_by=nurse)
