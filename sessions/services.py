@@ -102,15 +102,13 @@ def _reason(text: str | None, *, field: str = "reason", what: str = "a reason") 
     return text
 
 
-def _locked(session: InfusionSession, *, patient: bool = True) -> InfusionSession:
+def _locked(session: InfusionSession, *, course: bool = True) -> InfusionSession:
     """The session's row, locked until the transaction ends, read afresh with its course
-    (and its patient, unless ``patient=False``: charting needs only the patient's id)."""
-    related = ("course", "course__patient") if patient else ("course",)
-    return (
-        InfusionSession.objects.select_for_update(of=("self",))
-        .select_related(*related)
-        .get(pk=session.pk)
-    )
+    and patient (``course=False``: the row alone, all that charting reads)."""
+    sessions = InfusionSession.objects.select_for_update(of=("self",))
+    if course:
+        sessions = sessions.select_related("course", "course__patient")
+    return sessions.get(pk=session.pk)
 
 
 def _session_day_start(session: InfusionSession) -> datetime.datetime:
@@ -998,7 +996,7 @@ def flowsheet_closed_reason(session: InfusionSession) -> str | None:
 
 
 def _lock_for_charting(session: InfusionSession) -> InfusionSession:
-    session = _locked(session, patient=False)
+    session = _locked(session, course=False)
     ensure_unsigned(session, what="infusion session")
     reason = flowsheet_closed_reason(session)
     if reason:
