@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from functools import cache
 
-from django.contrib.auth.models import Permission
-from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection, connections
 from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
@@ -25,8 +23,8 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
-from guardian.shortcuts import get_objects_for_user
 
+from ehr.grants import own_grant_ids, own_grants_params, own_grants_sql, quoted_names
 from ehr.roles import Capability, can
 from patients.models import (
     CARE_TEAM_PERMISSION,
@@ -49,14 +47,10 @@ def care_team_patients(*, user) -> QuerySet[Patient]:
     two subqueries that PostgreSQL answers by scanning every patient of the
     clinic, where the user's own grants are one index lookup.
     """
-    return get_objects_for_user(
-        user,
-        CARE_TEAM_PERMISSION,
-        klass=Patient.objects.all(),
-        use_groups=False,
-        with_superuser=False,
-        accept_global_perms=False,
+    ids = own_grant_ids(
+        user=user, grant_model=PatientUserObjectPermission, codename=CARE_TEAM_PERMISSION
     )
+    return Patient.objects.filter(pk__in=ids)
 
 
 @cache
@@ -67,37 +61,18 @@ def _clinical_patient_ids_sql() -> str:
     ``care_team_patients``) ``UNION`` break-glass grants still in force: one set of
     ids, not "in the team OR in the grants" (an ``OR`` of two subqueries makes
     PostgreSQL scan every patient; a union reads only the user's rows, by index).
-    Written once from the models' tables and columns: the ORM would build and compile
-    the same statement from querysets on every request, which cost more CPU than the
-    rest of a record's request. The values are always parameters.
+    Written once (``ehr.grants``): the ORM would build and compile the same statement
+    from querysets on every request. The values are always parameters.
     """
-    quote = connection.ops.quote_name
-    grant, glass = PatientUserObjectPermission._meta, BreakGlassAccess._meta
-    permission, content_type = Permission._meta, ContentType._meta
-    names = {
-        "grants": quote(grant.db_table),
-        "grant_patient": quote(grant.get_field("content_object").column),
-        "grant_user": quote(grant.get_field("user").column),
-        "grant_permission": quote(grant.get_field("permission").column),
-        "permissions": quote(permission.db_table),
-        "permission_id": quote(permission.pk.column),
-        "codename": quote(permission.get_field("codename").column),
-        "permission_type": quote(permission.get_field("content_type").column),
-        "types": quote(content_type.db_table),
-        "type_id": quote(content_type.pk.column),
-        "app_label": quote(content_type.get_field("app_label").column),
-        "glass": quote(glass.db_table),
-        "glass_patient": quote(glass.get_field("patient").column),
-        "glass_user": quote(glass.get_field("user").column),
-        "expires_at": quote(glass.get_field("expires_at").column),
-    }
+    names = quoted_names(
+        glass=(BreakGlassAccess, None),
+        glass_patient=(BreakGlassAccess, "patient"),
+        glass_user=(BreakGlassAccess, "user"),
+        expires_at=(BreakGlassAccess, "expires_at"),
+    )
     # Identifiers only (quoted names from the models); every value is a parameter.
-    return (  # noqa: S608
-        "SELECT g.{grant_patient} FROM {grants} g"  # nosec B608
-        " JOIN {permissions} p ON p.{permission_id} = g.{grant_permission}"
-        " JOIN {types} c ON c.{type_id} = p.{permission_type}"
-        " WHERE g.{grant_user} = %s AND p.{codename} = %s AND c.{app_label} = %s"
-        " UNION SELECT b.{glass_patient} FROM {glass} b"
+    return own_grants_sql(PatientUserObjectPermission) + (  # noqa: S608
+        " UNION SELECT b.{glass_patient} FROM {glass} b"  # nosec B608
         " WHERE b.{glass_user} = %s AND b.{expires_at} > %s"
     ).format(**names)
 
@@ -107,10 +82,11 @@ def clinical_patient_ids(*, user) -> RawSQL | None:
     subquery for ``<patient>__in=``; None when the role reads no clinical record."""
     if not can(user, Capability.VIEW_CLINICAL_RECORDS):
         return None
+    team = own_grants_params(
+        user=user, grant_model=PatientUserObjectPermission, codename=CARE_TEAM_PERMISSION
+    )
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    app_label = Patient._meta.app_label
-    params = (user.pk, CARE_TEAM_PERMISSION, app_label, user.pk, now)
-    return RawSQL(_clinical_patient_ids_sql(), params)  # noqa: S611  # nosec B611
+    return RawSQL(_clinical_patient_ids_sql(), (*team, user.pk, now))  # noqa: S611  # nosec B611
 
 
 def clinical_patient_list_for_user(*, user) -> QuerySet[Patient]:

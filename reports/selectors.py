@@ -12,11 +12,15 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.http import Http404
-from guardian.shortcuts import get_objects_for_user
 
+from ehr.grants import own_grant_ids
 from ehr.roles import Capability, can
 from patients.selectors import scoped_to_clinical_patients
-from reports.models import RELEASED_SUMMARY_PERMISSION, TreatmentSummary
+from reports.models import (
+    RELEASED_SUMMARY_PERMISSION,
+    TreatmentSummary,
+    TreatmentSummaryUserObjectPermission,
+)
 
 #: The people and provider named on a summary, joined for pages that print their names.
 #: Four more joins make PostgreSQL plan the list far longer than it runs it, so the
@@ -26,14 +30,12 @@ _PEOPLE = ("requested_by", "signed_by", "released_by", "released_to")
 
 def released_summaries_for_user(*, user) -> QuerySet[TreatmentSummary]:
     """Summaries released to this portal user (their own object permission only)."""
-    return get_objects_for_user(
-        user,
-        f"reports.{RELEASED_SUMMARY_PERMISSION}",
-        klass=TreatmentSummary.objects.all(),
-        use_groups=False,
-        with_superuser=False,
-        accept_global_perms=False,
+    ids = own_grant_ids(
+        user=user,
+        grant_model=TreatmentSummaryUserObjectPermission,
+        codename=RELEASED_SUMMARY_PERMISSION,
     )
+    return TreatmentSummary.objects.filter(pk__in=ids)
 
 
 def summary_list_for_user(*, user, people: bool = True) -> QuerySet[TreatmentSummary]:
