@@ -11,7 +11,8 @@ benchmark measures against them.
 - The *same rows* reads (``/bench/bare/patients/`` ...) are stock DRF generic
   views (``ListAPIView`` / ``RetrieveAPIView``) with a stock ``ModelSerializer``
   of the model columns the application's serializer shows, reading only those
-  columns, paginated like the API (a page of 50 with its count). They return rows
+  columns, paginated by DRF's stock ``PageNumberPagination`` (a page of 50 with its
+  count, as the API answers). They return rows
   of the same kind and number as the application's endpoint: the same session's
   readings, the summaries released to the same referrer, the patients whose
   responsible prescriber the user is (by a plain filter; the application's list is
@@ -30,6 +31,7 @@ from functools import cache
 
 from django.utils import timezone
 from rest_framework import generics, serializers, status
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -55,8 +57,13 @@ def stock_serializer(shown) -> type[serializers.ModelSerializer]:
     return type(f"Stock{model.__name__}Serializer", (serializers.ModelSerializer,), {"Meta": meta})
 
 
+class _StockPagination(PageNumberPagination):
+    page_size = 50  # the API's page
+
+
 class _SameRows:
     shown = None  # the application's serializer whose columns are read
+    pagination_class = _StockPagination
 
     def get_serializer_class(self):
         return stock_serializer(self.shown)

@@ -208,8 +208,10 @@ def test_patient_list_queries_stay_constant_for_every_role(
         client = api(user)
         with django_assert_max_num_queries(12) as small:
             client.get("/api/v1/patients/")
+        counted = any("COUNT(" in query["sql"].upper() for query in small.captured_queries)
         PatientFactory.create_batch(20, care_team=[nurse], referring_provider=referrer)
-        with django_assert_max_num_queries(len(small.captured_queries)):
+        # No query per patient; a list grown past its first page adds its COUNT.
+        with django_assert_max_num_queries(len(small.captured_queries) + (not counted)):
             assert client.get("/api/v1/patients/").status_code == 200
 
 
