@@ -27,10 +27,12 @@ from sessions.models import (
 
 #: What every reader of a session uses: its course, patient and the protocol it was charted under.
 _SESSION_RELATED = ("course", "course__patient", "protocol")
-#: The people named on a session, joined for pages that print their names. Eight more
-#: joins make PostgreSQL spend far longer planning the query than running it, so
-#: readers that need only their ids (the API) leave them out.
+#: The patient and the people named on a session, joined for pages that print their
+#: names. Eight more joins make PostgreSQL spend far longer planning the query than
+#: running it, and the patient's columns double what Django builds per row, so readers
+#: that need only their ids (the API) leave them out.
 _SESSION_PEOPLE = (
+    "course__patient",
     "nurse",
     "supervising_prescriber",
     "dose_prepared_by",
@@ -70,11 +72,12 @@ def session_list_for_user(*, user, people: bool = True) -> QuerySet[InfusionSess
     """Sessions the user may read, with the people named on them and the latest reading time.
 
     ``latest_vitals_at`` (annotation) lets ``sessions.monitoring.next_vitals_due_at``
-    work without a query per session. ``people=False``: the people named on each
-    session are not joined (their ids are there; reading a name costs a query).
+    work without a query per session. ``people=False``: the patient and the people
+    named on each session are not joined (their ids are there; reading one costs a
+    query).
     """
     latest = VitalSign.objects.filter(session=OuterRef("pk")).order_by("-recorded_at")
-    related = _SESSION_RELATED + (_SESSION_PEOPLE if people else ())
+    related = ("course", "protocol", *(_SESSION_PEOPLE if people else ()))
     queryset = (
         InfusionSession.objects.select_related(*related)
         .annotate(latest_vitals_at=Subquery(latest.values("recorded_at")[:1]))

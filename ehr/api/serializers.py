@@ -4,19 +4,36 @@ from collections.abc import Mapping
 from django.utils.functional import cached_property
 from rest_framework import serializers
 from rest_framework.fields import Field, SkipField
-from rest_framework.relations import PKOnlyObject, PrimaryKeyRelatedField, RelatedField
+from rest_framework.relations import (
+    ManyRelatedField,
+    PKOnlyObject,
+    PrimaryKeyRelatedField,
+    RelatedField,
+)
 
 from ehr.models import AuditEvent, User
 
+#: Fields holding other fields (bound to them), re-made from their arguments.
+_NESTING = (
+    serializers.ListField,
+    serializers.DictField,
+    serializers.BaseSerializer,
+    ManyRelatedField,
+)
+
 
 def _copy_field(field: Field) -> Field:
-    """A new field made from the arguments ``field`` was made with.
+    """A copy of an unbound field for one serializer instance to bind.
 
-    What DRF's ``Field.__deepcopy__`` does, deep-copying only the arguments that
-    are fields themselves (a list's ``child``, a nested serializer), which are
-    bound to their parent; the other arguments (querysets, choices, validators)
-    are the class's field specification, which fields only read.
+    A plain field is copied shallowly: binding sets its name, parent and source on
+    the copy only, and what it shares with the class's field (querysets, choices,
+    validators, error messages) is only read. A field holding other fields (a list's
+    ``child``, a nested serializer) is re-made from the arguments it was made with,
+    deep-copying only the fields among them, since those are bound to their parent:
+    what DRF's ``Field.__deepcopy__`` does, without deep-copying querysets.
     """
+    if not isinstance(field, _NESTING):
+        return copy.copy(field)
 
     def copied(value):
         return copy.deepcopy(value) if isinstance(value, Field) else value
@@ -46,8 +63,8 @@ class ModelSerializer(serializers.ModelSerializer):
     DRF builds every field from the model's metadata each time a serializer is
     made (on every request). What it builds depends on ``Meta`` and the declared
     fields only, so it is built once per class and each instance gets its own
-    fields made from the same arguments, as DRF gives each instance its own copy
-    of the declared fields.
+    copies (``_copy_field``), as DRF gives each instance its own copy of the
+    declared fields.
 
     Output is DRF's, computed with less machinery: a field that shows a model
     column (or a foreign key as its id) reads the attribute directly instead of

@@ -204,10 +204,11 @@ class SessionViewSet(_MonitoringContext, ReadCreateViewSet):
     def scoped_queryset(self):
         sessions = selectors.session_list_for_user(user=self.request.user, people=False)
         if self.detail:
-            # One session: its patient's readiness is read only if it is still scheduled.
+            # One session: its patient and readiness are read only if it is still scheduled.
             return sessions
         # Start blockers of scheduled sessions read each patient's readiness: prefetched.
-        return selectors.sessions_with_treatment_readiness(sessions)
+        with_patients = sessions.select_related("course__patient")
+        return selectors.sessions_with_treatment_readiness(with_patients)
 
     def _respond(self, session, *, code=status.HTTP_200_OK, audit=None, detail=""):
         fresh = selectors.session_get_for_user(user=self.request.user, pk=session.pk, people=False)

@@ -137,3 +137,18 @@ def test_a_dict_is_shown_through_drf(patient):
         "recorded_by": None,
     }
     assert serializer.to_representation(data)["signed_on"] == "2026-01-02"
+
+
+def test_fields_are_bound_to_their_own_serializer(patient, nurse):
+    """A method field calls its own serializer (its own context), never an earlier one."""
+    from sessions.api.serializers import SessionSerializer, VitalSignSerializer
+
+    first = SessionSerializer(context={"marker": 1})
+    second = SessionSerializer(context={"marker": 2})
+    assert first.fields["patient"].parent is first
+    assert second.fields["patient"].parent is second
+    assert second.fields["start_blockers"].context["marker"] == 2
+    # A list field's child belongs to that serializer's own list field.
+    one, two = VitalSignSerializer(), VitalSignSerializer()
+    assert one.fields["alerts"].child is not two.fields["alerts"].child
+    assert two.fields["alerts"].child.parent is two.fields["alerts"]
