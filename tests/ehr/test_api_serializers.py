@@ -21,13 +21,13 @@ import reports.api.serializers
 import sessions.api.serializers
 from ehr.api.serializers import ModelSerializer
 from ehr.models import AuditEvent
-from reports.models import TreatmentSummary
 from tests.patients.factories import (
     AssessmentFactory,
     ConsentFactory,
     EvaluationFactory,
     SafetyAlertFactory,
 )
+from tests.reports.factories import released_summary
 from tests.sessions.factories import (
     InfusionSessionFactory,
     MoodNoteFactory,
@@ -68,16 +68,12 @@ def records(patient, prescriber, nurse, admin_user, referrer):
     EvaluationFactory(patient=patient, evaluator=prescriber)
     AssessmentFactory(patient=patient, recorded_by=nurse)
     SafetyAlertFactory(patient=patient)
-    TreatmentSummary.objects.create(
-        patient=patient,
+    released_summary(
+        patient,
+        prescriber,
+        referrer,
         period_start=datetime.date(2026, 1, 1),
         period_end=datetime.date(2026, 3, 1),
-        requested_by=prescriber,
-        status=TreatmentSummary.Status.READY,
-        signed_by=prescriber,
-        signed_at=timezone.now(),
-        released_to=referrer,
-        released_at=timezone.now(),
     )
     AuditEvent.objects.create(user=None, action="read", object_type="patient")
     patient.referring_provider = None

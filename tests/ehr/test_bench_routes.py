@@ -34,11 +34,8 @@ def test_same_rows_baselines_answer_what_the_api_answers(
     """Each read's baseline returns the rows the application's endpoint returns (for a
     user who reaches every patient), with the model columns the API shows, and
     authenticates like the API."""
-    from django.utils import timezone
-    from guardian.shortcuts import assign_perm
-
-    from reports.models import RELEASED_SUMMARY_PERMISSION, TreatmentSummary
     from tests.factories import PatientFactory
+    from tests.reports.factories import released_summary
     from tests.sessions.factories import (
         InfusionSessionFactory,
         TreatmentCourseFactory,
@@ -53,19 +50,8 @@ def test_same_rows_baselines_answer_what_the_api_answers(
     for _ in range(3):
         VitalSignFactory(session=session, recorded_by=nurse)
     for number in range(2):
-        summary = TreatmentSummary.objects.create(
-            patient=patient,
-            period_start=datetime.date(2026, 1, 1 + number),
-            period_end=datetime.date(2026, 3, 1),
-            requested_by=prescriber,
-            status=TreatmentSummary.Status.READY,
-            signed_by=prescriber,
-            signed_at=timezone.now(),
-            released_by=prescriber,
-            released_at=timezone.now(),
-            released_to=referrer,
-        )
-        assign_perm(f"reports.{RELEASED_SUMMARY_PERMISSION}", referrer_user, summary)
+        start = datetime.date(2026, 1, 1 + number)
+        released_summary(patient, prescriber, referrer, period_start=start)
 
     pairs = [
         (prescriber, "/api/v1/patients/", "/bench/bare/patients/"),

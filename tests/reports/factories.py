@@ -172,3 +172,28 @@ def queued_summary(patient, prescriber, **fields) -> TreatmentSummary:
     )
     values.update(fields)
     return TreatmentSummary.objects.create(**values)
+
+
+def released_summary(patient, prescriber, provider, **fields) -> TreatmentSummary:
+    """A summary signed by ``prescriber`` and released to ``provider``, whose portal
+    account holds the ``receive_summary`` permission on it."""
+    from guardian.shortcuts import assign_perm
+
+    from reports.models import RELEASED_SUMMARY_PERMISSION
+
+    now = timezone.now()
+    values = dict(
+        patient=patient,
+        requested_by=prescriber,
+        status=TreatmentSummary.Status.READY,
+        generated_at=now,
+        signed_by=prescriber,
+        signed_at=now,
+        released_by=prescriber,
+        released_at=now,
+        released_to=provider,
+    )
+    values.update(fields)
+    summary = TreatmentSummary.objects.create(**values)
+    assign_perm(f"reports.{RELEASED_SUMMARY_PERMISSION}", provider.user, summary)
+    return summary
