@@ -25,8 +25,8 @@ from sessions.models import (
     VitalSign,
 )
 
-#: What every reader of a session uses: its course, patient and the protocol it was charted under.
-_SESSION_RELATED = ("course", "course__patient", "protocol")
+#: What every reader of a session uses: its course and the protocol it was charted under.
+_SESSION_RELATED = ("course", "protocol")
 #: The patient and the people named on a session, joined for pages that print their
 #: names. Eight more joins make PostgreSQL spend far longer planning the query than
 #: running it, and the patient's columns double what Django builds per row, so readers
@@ -77,7 +77,7 @@ def session_list_for_user(*, user, people: bool = True) -> QuerySet[InfusionSess
     query).
     """
     latest = VitalSign.objects.filter(session=OuterRef("pk")).order_by("-recorded_at")
-    related = ("course", "protocol", *(_SESSION_PEOPLE if people else ()))
+    related = _SESSION_RELATED + (_SESSION_PEOPLE if people else ())
     queryset = (
         InfusionSession.objects.select_related(*related)
         .annotate(latest_vitals_at=Subquery(latest.values("recorded_at")[:1]))
@@ -179,7 +179,7 @@ def sessions_for_patient_record(
     """
     queryset = (
         InfusionSession.objects.filter(course__patient=patient)
-        .select_related(*_SESSION_RELATED)
+        .select_related(*_SESSION_RELATED, "course__patient")
         .prefetch_related(
             Prefetch("vitals", queryset=VitalSign.objects.order_by("recorded_at", "id")),
             "side_effects",
@@ -198,12 +198,8 @@ def sessions_for_patient_record(
 
 # Flowsheet entries of one session (the session was reached through a selector).
 # They are read through its related managers: each entry's ``session`` is then the
-# session given (with its course and patient), so naming an entry's patient (for the
-# audit) costs no query.
-
-
-# The entries of one session, for the API, which names the people on them by id: their
-# users are not joined.
+# session given (with its course), so naming an entry's patient (for the audit) costs
+# no query. The API names the people on an entry by id: their users are not joined.
 
 
 def vitals_of_session(*, session: InfusionSession) -> QuerySet[VitalSign]:

@@ -1,5 +1,6 @@
 import re
 
+from django.db.models import QuerySet
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 
@@ -47,7 +48,7 @@ class StandardPagination(PageNumberPagination):
     def paginate_queryset(self, queryset, request, view=None):
         page_size = self.get_page_size(request)
         first_page = request.query_params.get(self.page_query_param, "") in ("", "1")
-        if page_size and first_page and hasattr(queryset, "count"):
+        if page_size and first_page and isinstance(queryset, QuerySet):
             rows = list(queryset[: page_size + 1])
             total = len(rows) if len(rows) <= page_size else queryset.count()
             queryset = _CountedFirstPage(rows[:page_size], total)
