@@ -44,6 +44,12 @@ IDLE_REASON = "idle timeout"
 ABSOLUTE_REASON = "session limit reached"
 SECOND_FACTOR_REASON = "second factor required"
 
+#: The reason, kept in the fresh (anonymous) session a sign-out leaves behind. The
+#: sign-in page reads it as well as its ``?idle=1`` / ``?expired=1``: a poll that left
+#: with the ended session's cookie before the sign-out's answer arrived is only
+#: anonymous by the time it is answered, and the redirect it brings back cannot say why.
+SIGNED_OUT_REASON_KEY = "frontend:signed_out_reason"
+
 
 def idle_seconds_left(request, *, now: float | None = None) -> int:
     """Whole seconds (rounded up) before the user of ``request`` is signed out for inactivity."""
@@ -68,6 +74,7 @@ def _remember_login_time(sender, request, user, **kwargs):
 def _sign_out(request, reason: str) -> None:
     request.logout_reason = reason
     logout(request)
+    request.session[SIGNED_OUT_REASON_KEY] = reason
 
 
 class IdleLogoutMiddleware:

@@ -37,7 +37,12 @@ from ehr.models import AuditAction
 from ehr.roles import Capability, can, is_staff_member
 from frontend.audit import clinic_page, login_redirect
 from frontend.errors import add_service_error
-from frontend.middleware import idle_seconds_left
+from frontend.middleware import (
+    ABSOLUTE_REASON,
+    IDLE_REASON,
+    SIGNED_OUT_REASON_KEY,
+    idle_seconds_left,
+)
 from frontend.two_factor import (
     has_second_factor,
     qr_code_data_uri,
@@ -125,12 +130,14 @@ def login_view(request):
             return redirect(step)
         return _complete_login(request, user, None, next_url)
     context = {"form": form, "next": _next_url(request)}
-    if request.GET.get("idle") == "1":
+    # Shown once: the reason a sign-out left in the session is gone after this page.
+    signed_out_reason = request.session.pop(SIGNED_OUT_REASON_KEY, None)
+    if request.GET.get("idle") == "1" or signed_out_reason == IDLE_REASON:
         context["idle_message"] = (
             f"You were signed out after {settings.IDLE_TIMEOUT_MINUTES} minutes without "
             "activity. Sign in again to continue."
         )
-    elif request.GET.get("expired") == "1":
+    elif request.GET.get("expired") == "1" or signed_out_reason == ABSOLUTE_REASON:
         context["idle_message"] = (
             f"You were signed out because you signed in more than "
             f"{settings.SESSION_ABSOLUTE_HOURS} hours ago. Sign in again to continue."

@@ -201,6 +201,40 @@ def test_polling_does_not_keep_an_idle_session_alive(client_for, nurse, settings
     assert expired["HX-Redirect"] == "/login/?idle=1"
 
 
+def test_a_poll_that_finds_the_session_already_ended_still_leads_to_the_idle_message(
+    client_for, nurse, settings
+):
+    # The idle timer's check and a board poll leave together; the check signs the
+    # session out first, so the poll arrives with the ended session's cookie.
+    client = client_for(nurse)
+    client.get(reverse("frontend:board"))
+    ended_cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    _set_last_activity(client, settings.IDLE_TIMEOUT_MINUTES * 60 + 1)
+    check = client.get(reverse("frontend:idle_status"), headers={"X-Background-Refresh": "1"})
+    assert check["HX-Redirect"] == "/login/?idle=1"
+    after_sign_out = client.cookies[settings.SESSION_COOKIE_NAME].value
+
+    client.cookies[settings.SESSION_COOKIE_NAME] = ended_cookie
+    poll = client.get(reverse("frontend:board"), headers={"X-Background-Refresh": "1"})
+    assert poll.status_code == 401
+    # Whichever redirect the page follows last, the sign-in page says why.
+    client.cookies[settings.SESSION_COOKIE_NAME] = after_sign_out
+    message = f"You were signed out after {settings.IDLE_TIMEOUT_MINUTES} minutes without activity"
+    assert message in client.get(poll["HX-Redirect"]).content.decode()
+    # Once: the next visit to the sign-in page is an ordinary one.
+    assert message not in client.get(poll["HX-Redirect"]).content.decode()
+    assert AuditEvent.objects.filter(user=nurse, action="logout").count() == 1
+
+
+def test_the_sign_in_page_says_nothing_about_an_ordinary_sign_out(client_for, nurse):
+    client = client_for(nurse)
+    client.post("/logout/")
+
+    page = client.get("/login/").content.decode()
+
+    assert "You were signed out" not in page
+
+
 def test_stay_signed_in_counts_as_activity(client_for, nurse, settings):
     client = client_for(nurse)
     client.get(reverse("frontend:patient_list"))

@@ -126,6 +126,19 @@ def test_polling_past_the_limit_is_sent_to_sign_in(nurse, settings):
     assert poll["HX-Redirect"] == "/login/?expired=1"
 
 
+def test_the_sign_in_page_says_why_even_when_reached_without_the_reason_in_its_address(
+    nurse, settings
+):
+    client = signed_in_client(nurse)
+    move_sign_in_back(client, settings.SESSION_ABSOLUTE_HOURS * 3600 + 1)
+    client.get(reverse("frontend:board"), headers={"X-Background-Refresh": "1"})
+
+    page = client.get("/login/").content.decode()
+
+    assert f"more than {settings.SESSION_ABSOLUTE_HOURS} hours ago" in page
+    assert "minutes without activity" not in page
+
+
 def test_an_idle_sign_out_is_audited_with_its_reason(nurse, settings):
     client = signed_in_client(nurse)
     session = client.session
