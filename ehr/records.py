@@ -2,13 +2,36 @@
 
 Signing and amendments work the same way for evaluations, infusion sessions
 and treatment summaries: ``ensure_unsigned`` is the one lock check every
-service calls before it writes a record or one of its children.
+service calls before it writes a record or one of its children. ``History``
+keeps every version of a record.
 """
+
+import functools
 
 from django.conf import settings
 from django.db import models
+from simple_history.manager import HistoryManager
+from simple_history.models import HistoricalRecords
 
 from ehr.errors import RecordLocked
+
+
+class _HistoryManager(HistoryManager):
+    @classmethod
+    @functools.cache
+    def from_queryset(cls, queryset_class, class_name=None):
+        # simple_history reaches a record's history (``record.history``, and on every
+        # save, to write the new version) through a manager class it builds anew on
+        # each access; the class is the same every time, so it is built once.
+        return super().from_queryset(queryset_class, class_name)
+
+
+class History(HistoricalRecords):
+    """Every version of a record, with who changed it and when (django-simple-history)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("history_manager", _HistoryManager)
+        super().__init__(*args, **kwargs)
 
 
 class SignedRecord(models.Model):

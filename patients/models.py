@@ -5,9 +5,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
-from simple_history.models import HistoricalRecords
 
-from ehr.records import Amendment, SignedRecord
+from ehr.records import Amendment, History, SignedRecord
 from patients.diagnoses import DIAGNOSIS_CHOICES
 from patients.scales import Instrument
 
@@ -33,7 +32,7 @@ class ReferringProvider(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         ordering = ["name", "id"]
@@ -83,7 +82,7 @@ class Patient(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
 
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
@@ -150,7 +149,7 @@ class Consent(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         ordering = ["-signed_on", "-id"]
@@ -198,7 +197,7 @@ class Evaluation(SignedRecord):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         ordering = ["-evaluated_on", "-id"]
@@ -281,7 +280,7 @@ class Assessment(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         ordering = ["administered_at", "id"]

@@ -4,9 +4,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
-from simple_history.models import HistoricalRecords
 
-from ehr.records import Amendment, SignedRecord
+from ehr.records import Amendment, History, SignedRecord
 
 
 class MonitoringProtocol(models.Model):
@@ -73,7 +72,7 @@ class TreatmentCourse(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         ordering = ["-start_date", "-id"]
@@ -173,7 +172,7 @@ class InfusionSession(SignedRecord):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         ordering = ["scheduled_for", "id"]
@@ -314,7 +313,7 @@ class VitalSign(_Correctable):
     alerts = models.JSONField(default=list, editable=False)
     protocol = models.ForeignKey(MonitoringProtocol, on_delete=models.PROTECT, related_name="+")
 
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         ordering = ["recorded_at", "id"]
@@ -373,7 +372,7 @@ class SideEffect(_Correctable):
     intervention = models.CharField(max_length=300, blank=True)
     note = models.TextField(blank=True)
 
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         ordering = ["onset_at", "id"]
@@ -422,7 +421,7 @@ class MoodNote(_Correctable):
     anxiety = models.PositiveSmallIntegerField(validators=[MaxValueValidator(10)])
     text = models.TextField(blank=True)
 
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         ordering = ["recorded_at", "id"]

@@ -259,7 +259,7 @@ def _prepare(
 def _mood(session, rng, phase: str, at, *, nurse, mood: int, anxiety: int) -> None:
     services.mood_note_record(
         actor=nurse,
-        session=session,
+        session_id=session.pk,
         recorded_at=at,
         phase=phase,
         mood=max(0, min(10, mood)),
@@ -310,7 +310,7 @@ def _past_session(
             values.update(bp_systolic=184, bp_diastolic=108, heart_rate=112)
         services.vitals_record(
             actor=nurse,
-            session=session,
+            session_id=session.pk,
             recorded_at=start + datetime.timedelta(minutes=minute),
             **values,
         )
@@ -363,7 +363,7 @@ def _finish(session, rng, *, start, end, serious: bool, nurse) -> None:
     if serious:
         services.side_effect_record(
             actor=nurse,
-            session=session,
+            session_id=session.pk,
             effect=SideEffect.Effect.HYPERTENSION,
             grade=3,
             onset_at=start + datetime.timedelta(minutes=15),
@@ -381,7 +381,7 @@ def _finish(session, rng, *, start, end, serious: bool, nurse) -> None:
     for effect, grade, other, intervention in rng.sample(EFFECTS, rng.randint(0, 2)):
         services.side_effect_record(
             actor=nurse,
-            session=session,
+            session_id=session.pk,
             effect=effect,
             grade=grade,
             other_text=other,
@@ -416,7 +416,7 @@ def _today_session(course, rng, kind: str, *, weight, override, scales, nurse, p
             if at > now:
                 break
             values = _vitals(rng, minute=minute, infusion_minutes=40, base=base)
-            services.vitals_record(actor=nurse, session=session, recorded_at=at, **values)
+            services.vitals_record(actor=nurse, session_id=session.pk, recorded_at=at, **values)
         return
     later = max(now + datetime.timedelta(hours=1), day_start)
     if timezone.localtime(later).date() != timezone.localdate():

@@ -118,11 +118,39 @@ def session_get_for_user(*, user, pk, people: bool = True) -> InfusionSession:
 def session_reach_for_user(*, user, pk) -> InfusionSession:
     """One session the user may read, or 404: its id and its patient's id only.
 
-    For the entries charted under a session (vitals, side effects, mood notes,
-    amendments): their views need no more, and the services that write under it
-    read and lock the full row themselves.
+    For reading the entries charted under a session (vitals, side effects, mood
+    notes, amendments): their views need no more. The services that chart under it
+    read the row with the lock, through the charting user's reach
+    (``session_for_charting``).
     """
     sessions = InfusionSession.objects.select_related("course").only("id", "course__patient")
+    queryset = scoped_to_clinical_patients(sessions, user=user, patient_path="course__patient")
+    return _get_or_404(queryset, pk, "infusion session")
+
+
+#: What charting under a session reads of it: whether it is still open, its day (charted
+#: times), whether it is a serious adverse event, and its patient (the audit event).
+CHARTING_FIELDS = (
+    "status",
+    "signed_at",
+    "scheduled_for",
+    "serious_adverse_event",
+    "course__patient",
+)
+
+
+def session_for_charting(*, user, pk) -> InfusionSession:
+    """The session, locked for charting under it, or 404 outside the user's reach.
+
+    One statement checks the reach and takes the lock (``FOR UPDATE OF`` the session
+    row alone), so it runs inside the transaction that writes. It reads the
+    ``CHARTING_FIELDS`` only: a service that saves the session itself reads it whole.
+    """
+    sessions = (
+        InfusionSession.objects.select_for_update(of=("self",))
+        .select_related("course")
+        .only(*CHARTING_FIELDS)
+    )
     queryset = scoped_to_clinical_patients(sessions, user=user, patient_path="course__patient")
     return _get_or_404(queryset, pk, "infusion session")
 

@@ -32,7 +32,7 @@ from patients.selectors import (
     latest_signed_evaluation,
     patient_has_consent,
 )
-from sessions import dosing, monitoring
+from sessions import dosing, monitoring, selectors
 from sessions.models import (
     InfusionSession,
     MonitoringProtocol,
@@ -995,8 +995,10 @@ def flowsheet_closed_reason(session: InfusionSession) -> str | None:
     return None
 
 
-def _lock_for_charting(session: InfusionSession) -> InfusionSession:
-    session = _locked(session, course=False)
+def _lock_for_charting(*, actor, session_id: int) -> InfusionSession:
+    """The session, locked, if ``actor`` may chart on it now: 404 outside their reach,
+    409 once it is signed or if it was cancelled."""
+    session = selectors.session_for_charting(user=actor, pk=session_id)
     ensure_unsigned(session, what="infusion session")
     reason = flowsheet_closed_reason(session)
     if reason:
@@ -1037,7 +1039,7 @@ def _vitals_alerts(values: dict, protocol: MonitoringProtocol) -> list[str]:
 def vitals_record(
     *,
     actor,
-    session: InfusionSession,
+    session_id: int,
     recorded_at: datetime.datetime,
     bp_systolic: int,
     bp_diastolic: int,
@@ -1045,9 +1047,10 @@ def vitals_record(
     spo2: int,
     resp_rate: int,
 ) -> VitalSign:
-    """Chart one reading; its alerts are computed now with the protocol in force, which it keeps."""
+    """Chart one reading on the session ``session_id`` (404 outside the actor's reach);
+    its alerts are computed now with the protocol in force, which it keeps."""
     _require(actor, Capability.CHART, "Your role cannot chart vital signs.")
-    session = _lock_for_charting(session)
+    session = _lock_for_charting(actor=actor, session_id=session_id)
     values = dict(
         recorded_at=recorded_at,
         bp_systolic=bp_systolic,
@@ -1093,7 +1096,7 @@ def vitals_correct(*, actor, reading: VitalSign, **changes) -> tuple[VitalSign, 
     nothing saved). 409 once the session is signed or if it was cancelled.
     """
     _require(actor, Capability.CHART, "Your role cannot chart vital signs.")
-    session = _lock_for_charting(reading.session)
+    session = _lock_for_charting(actor=actor, session_id=reading.session_id)
     reading = VitalSign.objects.select_for_update().select_related("protocol").get(pk=reading.pk)
     unknown = set(changes) - set(VITALS_FIELDS)
     if unknown:
@@ -1130,6 +1133,8 @@ def _refresh_serious_adverse_event(session: InfusionSession) -> None:
         for grade in session.side_effects.values_list("grade", flat=True)
     )
     if serious != session.serious_adverse_event:
+        # Charting read a few of the locked row's fields; its history keeps whole versions.
+        session = InfusionSession.objects.get(pk=session.pk)
         session.serious_adverse_event = serious
         session.save(update_fields=["serious_adverse_event", "updated_at"])
 
@@ -1138,7 +1143,7 @@ def _refresh_serious_adverse_event(session: InfusionSession) -> None:
 def side_effect_record(
     *,
     actor,
-    session: InfusionSession,
+    session_id: int,
     effect: str,
     grade: int,
     onset_at: datetime.datetime,
@@ -1147,9 +1152,10 @@ def side_effect_record(
     intervention: str = "",
     note: str = "",
 ) -> SideEffect:
-    """Chart a side effect; grade 3 or above marks the session as a serious adverse event."""
+    """Chart a side effect on the session ``session_id`` (404 outside the actor's reach);
+    grade 3 or above marks the session as a serious adverse event."""
     _require(actor, Capability.CHART, "Your role cannot chart side effects.")
-    session = _lock_for_charting(session)
+    session = _lock_for_charting(actor=actor, session_id=session_id)
     values = dict(
         effect=effect,
         grade=grade,
@@ -1189,7 +1195,7 @@ def side_effect_update(
     409 once the session is signed or if it was cancelled.
     """
     _require(actor, Capability.CHART, "Your role cannot chart side effects.")
-    session = _lock_for_charting(side_effect.session)
+    session = _lock_for_charting(actor=actor, session_id=side_effect.session_id)
     side_effect = SideEffect.objects.select_for_update().get(pk=side_effect.pk)
     unknown = set(changes) - set(SIDE_EFFECT_FIELDS)
     if unknown:
@@ -1219,16 +1225,17 @@ def _mood_note_errors(session: InfusionSession, values: dict) -> dict:
 def mood_note_record(
     *,
     actor,
-    session: InfusionSession,
+    session_id: int,
     recorded_at: datetime.datetime,
     phase: str,
     mood: int,
     anxiety: int,
     text: str = "",
 ) -> MoodNote:
-    """Chart the patient's mood and anxiety (0–10) before, during or after the infusion."""
+    """Chart the patient's mood and anxiety (0–10) before, during or after the infusion,
+    on the session ``session_id`` (404 outside the actor's reach)."""
     _require(actor, Capability.CHART, "Your role cannot chart mood notes.")
-    session = _lock_for_charting(session)
+    session = _lock_for_charting(actor=actor, session_id=session_id)
     values = dict(recorded_at=recorded_at, phase=phase, mood=mood, anxiety=anxiety, text=text)
     _refuse(_mood_note_errors(session, values))
     return MoodNote.objects.create(session=session, recorded_by=actor, **values)
@@ -1243,7 +1250,7 @@ def mood_note_correct(*, actor, note: MoodNote, **changes) -> tuple[MoodNote, li
     or if it was cancelled.
     """
     _require(actor, Capability.CHART, "Your role cannot chart mood notes.")
-    session = _lock_for_charting(note.session)
+    session = _lock_for_charting(actor=actor, session_id=note.session_id)
     note = MoodNote.objects.select_for_update().get(pk=note.pk)
     unknown = set(changes) - set(MOOD_NOTE_FIELDS)
     if unknown:

@@ -471,7 +471,7 @@ def session_complete(request, session, data):
 @_chart_action("vitals", saved="Vitals saved.")
 def session_vitals(request, session, data):
     reading = services.vitals_record(
-        actor=request.user, session=session, **now_if_empty(data, "recorded_at")
+        actor=request.user, session_id=session.pk, **now_if_empty(data, "recorded_at")
     )
     return reading, AuditAction.CREATE
 
@@ -479,7 +479,7 @@ def session_vitals(request, session, data):
 @_chart_action("sideeffect", saved="Side effect saved.")
 def session_side_effect(request, session, data):
     entry = services.side_effect_record(
-        actor=request.user, session=session, **now_if_empty(data, "onset_at")
+        actor=request.user, session_id=session.pk, **now_if_empty(data, "onset_at")
     )
     return entry, AuditAction.CREATE
 
@@ -487,7 +487,7 @@ def session_side_effect(request, session, data):
 @_chart_action("mood", saved="Mood note saved.")
 def session_mood(request, session, data):
     note = services.mood_note_record(
-        actor=request.user, session=session, **now_if_empty(data, "recorded_at")
+        actor=request.user, session_id=session.pk, **now_if_empty(data, "recorded_at")
     )
     return note, AuditAction.CREATE
 

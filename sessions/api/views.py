@@ -446,7 +446,9 @@ class VitalSignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Correc
         return selectors.vitals_of_session(session=self.session)
 
     def record(self, data):
-        return services.vitals_record(actor=self.request.user, session=self.session, **data)
+        return services.vitals_record(
+            actor=self.request.user, session_id=self.kwargs["session_pk"], **data
+        )
 
     def correct(self, entry, data):
         return services.vitals_correct(actor=self.request.user, reading=entry, **data)
@@ -475,7 +477,9 @@ class SideEffectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Corre
         return selectors.side_effects_of_session(session=self.session)
 
     def record(self, data):
-        return services.side_effect_record(actor=self.request.user, session=self.session, **data)
+        return services.side_effect_record(
+            actor=self.request.user, session_id=self.kwargs["session_pk"], **data
+        )
 
     def correct(self, entry, data):
         return services.side_effect_update(actor=self.request.user, side_effect=entry, **data)
@@ -504,7 +508,9 @@ class MoodNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Correct
         return selectors.mood_notes_of_session(session=self.session)
 
     def record(self, data):
-        return services.mood_note_record(actor=self.request.user, session=self.session, **data)
+        return services.mood_note_record(
+            actor=self.request.user, session_id=self.kwargs["session_pk"], **data
+        )
 
     def correct(self, entry, data):
         return services.mood_note_correct(actor=self.request.user, note=entry, **data)

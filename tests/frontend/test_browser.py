@@ -391,7 +391,7 @@ def test_a_mistyped_reading_is_corrected_in_its_row_from_the_keyboard(
 
     reading = services.vitals_record(
         actor=nurse,
-        session=running_session,
+        session_id=running_session.pk,
         recorded_at=timezone.now() - datetime.timedelta(minutes=2),
         bp_systolic=190,
         bp_diastolic=90,

@@ -561,7 +561,7 @@ def test_the_schedule_page_of_a_ready_patient_has_no_readiness_warning(client_fo
 def test_a_changed_side_effect_shows_who_changed_it(client_for, nurse, running_session):
     entry = session_services.side_effect_record(
         actor=nurse,
-        session=running_session,
+        session_id=running_session.pk,
         effect=SideEffect.Effect.NAUSEA,
         grade=2,
         onset_at=timezone.now(),
@@ -579,7 +579,7 @@ def test_a_changed_side_effect_shows_who_changed_it(client_for, nurse, running_s
 def test_the_board_lists_todays_sessions_with_their_alerts(client_for, nurse, running_session):
     session_services.vitals_record(
         actor=nurse,
-        session=running_session,
+        session_id=running_session.pk,
         recorded_at=timezone.now(),
         bp_systolic=128,
         bp_diastolic=80,
@@ -659,7 +659,7 @@ def test_a_dose_the_order_no_longer_covers_disables_verification_with_the_reason
 def test_a_cancelled_session_offers_no_entry_forms_and_no_corrections(client_for, nurse, session):
     reading = session_services.vitals_record(
         actor=nurse,
-        session=session,
+        session_id=session.pk,
         recorded_at=timezone.now(),
         bp_systolic=128,
         bp_diastolic=80,
@@ -789,7 +789,7 @@ def test_a_mood_score_of_0_is_a_choice(client_for, nurse, running_session):
 def _reading(nurse, session, **values):
     return session_services.vitals_record(
         actor=nurse,
-        session=session,
+        session_id=session.pk,
         recorded_at=timezone.now() - datetime.timedelta(minutes=1),
         **{
             "bp_systolic": 128,
@@ -990,7 +990,7 @@ def test_a_nurse_off_the_care_team_cannot_open_a_reading(
 def test_a_mood_note_is_corrected_in_place(client_for, nurse, running_session):
     note = session_services.mood_note_record(
         actor=nurse,
-        session=running_session,
+        session_id=running_session.pk,
         recorded_at=timezone.now() - datetime.timedelta(minutes=1),
         phase="during",
         mood=5,

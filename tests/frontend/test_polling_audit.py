@@ -50,7 +50,7 @@ def test_a_refresh_that_shows_something_new_is_recorded(client_for, nurse, runni
     poll(client)
     session_services.vitals_record(
         actor=nurse,
-        session=running_session,
+        session_id=running_session.pk,
         recorded_at=timezone.now(),
         bp_systolic=128,
         bp_diastolic=80,

@@ -3,10 +3,13 @@
 import datetime
 
 import pytest
+from django.http import Http404
 from django.utils import timezone
 
 from ehr.models import AuditEvent
 from patients.services import care_team_grant
+from sessions import services
+from sessions.models import MoodNote, SideEffect, VitalSign
 from tests.factories import PatientFactory
 from tests.sessions.factories import (
     InfusionSessionFactory,
@@ -44,6 +47,45 @@ def test_nurse_off_care_team_gets_404_for_the_session_and_its_flowsheet(
         },
     )
     assert response.status_code == 404
+
+
+def test_the_charting_services_refuse_a_session_outside_the_actors_reach(
+    outside_nurse, running_session
+):
+    now = timezone.now()
+    charting = [
+        (
+            services.vitals_record,
+            dict(
+                recorded_at=now,
+                bp_systolic=120,
+                bp_diastolic=80,
+                heart_rate=70,
+                spo2=98,
+                resp_rate=14,
+            ),
+        ),
+        (services.side_effect_record, dict(effect="nausea", grade=1, onset_at=now)),
+        (services.mood_note_record, dict(recorded_at=now, phase="before", mood=5, anxiety=5)),
+    ]
+
+    for record, values in charting:
+        with pytest.raises(Http404):
+            record(actor=outside_nurse, session_id=running_session.pk, **values)
+
+    assert not VitalSign.objects.exists()
+    assert not SideEffect.objects.exists()
+    assert not MoodNote.objects.exists()
+
+
+def test_corrections_are_refused_outside_the_actors_reach(outside_nurse, nurse, running_session):
+    reading = VitalSignFactory(session=running_session, recorded_by=nurse, heart_rate=70)
+
+    with pytest.raises(Http404):
+        services.vitals_correct(actor=outside_nurse, reading=reading, heart_rate=72)
+
+    reading.refresh_from_db()
+    assert reading.heart_rate == 70
 
 
 def test_a_denied_read_is_audited_without_naming_the_patient(api, outside_nurse, session):

@@ -41,6 +41,22 @@ def test_the_serious_flag_follows_a_corrected_grade(api, nurse, running_session)
     assert _session(api(nurse), running_session)["serious_adverse_event"] is False
 
 
+def test_the_serious_flag_is_kept_in_the_sessions_history_as_a_whole_version(
+    api, nurse, running_session
+):
+    versions = running_session.history.count()
+
+    _side_effect(api(nurse), running_session, grade=3)
+
+    assert running_session.history.count() == versions + 1
+    latest = running_session.history.latest("history_id")
+    assert latest.serious_adverse_event is True
+    assert latest.history_user == nurse
+    # Every field of the version, not only those charting reads.
+    for field in ("status", "nurse_id", "total_dose_mg", "started_at", "pre_bp_systolic"):
+        assert getattr(latest, field) == getattr(running_session, field), field
+
+
 @pytest.mark.parametrize("grade", [0, 6])
 def test_grade_is_1_to_5(api, nurse, running_session, grade):
     assert _side_effect(api(nurse), running_session, grade=grade).status_code == 400

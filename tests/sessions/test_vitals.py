@@ -295,6 +295,30 @@ def test_vitals_list_query_count_does_not_grow_with_the_page(
     assert response.json()["count"] == 22
 
 
+def test_charting_a_reading_reads_the_session_once_with_its_lock(
+    api, nurse, running_session, django_assert_max_num_queries
+):
+    client = api(nurse)
+    _chart(client, running_session)  # the token's first use is recorded once
+
+    # Token, session (reach and lock in one statement), protocol in force, the
+    # reading and its history row, the audit event; savepoints and their release
+    # come on top where a test transaction is open.
+    with django_assert_max_num_queries(8) as charted:
+        response = _chart(client, running_session)
+
+    assert response.status_code == 201
+    session_reads = [
+        query["sql"]
+        for query in charted.captured_queries
+        if 'FROM "infusions_infusionsession"' in query["sql"]
+    ]
+    assert len(session_reads) == 1
+    assert "FOR UPDATE" in session_reads[0]
+    event = AuditEvent.objects.filter(action="create", object_type="vitalsign").latest("id")
+    assert event.patient_id == running_session.course.patient_id
+
+
 def test_a_protocol_published_mid_infusion_keeps_the_running_cadence(
     api, nurse, prescriber, running_session
 ):
