@@ -15,8 +15,10 @@ API, the charting screen, the infusion board and the PDF all call them.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Iterable
 
+from django.db import connection
 from django.utils import timezone
 
 from sessions.models import InfusionSession, MonitoringProtocol
@@ -31,9 +33,24 @@ POSSIBLE_RANGES = {
 }
 
 
+@functools.cache
+def _current_protocol_sql() -> str:
+    # A constant statement, written once: the ORM would build and compile the same
+    # query for every reading charted.
+    quote = connection.ops.quote_name
+    table = quote(MonitoringProtocol._meta.db_table)
+    version = quote(MonitoringProtocol._meta.get_field("version").column)
+    # Identifiers only, quoted; no value goes into the statement.
+    return f"SELECT * FROM {table} ORDER BY {version} DESC LIMIT 1"  # noqa: S608  # nosec B608
+
+
 def current_protocol() -> MonitoringProtocol:
-    """The protocol in force: the newest version (the clinic defaults, v1, if none exists)."""
-    protocol = MonitoringProtocol.objects.order_by("-version").first()
+    """The protocol in force: the newest version (the clinic defaults, v1, if none exists).
+
+    Read from the database every time, never cached: a version a prescriber
+    publishes applies to the next reading on every worker.
+    """
+    protocol = next(iter(MonitoringProtocol.objects.raw(_current_protocol_sql())), None)
     if protocol is None:
         # The data migration creates v1; a database emptied since (e.g. flushed) gets it back.
         protocol, _ = MonitoringProtocol.objects.get_or_create(

@@ -377,12 +377,15 @@ class _SessionChildViewSet(ClinicViewSet):
     def entries(self):
         raise NotImplementedError
 
+    #: The service that charts an entry, ``service(actor=, session_id=, **values)``: it
+    #: reads the session through the user's reach (404) and locks it.
+    record_with = None
+
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        entry = self.record(serializer.validated_data)
-        self.audit_as(entry)
-        return Response(self.get_serializer(entry).data, status=status.HTTP_201_CREATED)
+        self.save_with(self.record_with, serializer, session_id=self.kwargs["session_pk"])
+        return Response(serializer.data, status=status.HTTP_201_CREATED)
 
 
 def _child_schema(serializer, what: str, *, correction: str = ""):
@@ -420,7 +423,8 @@ class _CorrectableChildViewSet(mixins.UpdateModelMixin, _SessionChildViewSet):
         serializer.is_valid(raise_exception=True)
         entry, changed = self.correct(entry, serializer.validated_data)
         self.audit_as(entry, detail=services.correction_audit_detail(entry=entry, fields=changed))
-        return Response(self.get_serializer(entry).data)
+        serializer.instance = entry
+        return Response(serializer.data)
 
 
 @_child_schema(
@@ -435,6 +439,7 @@ class VitalSignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Correc
 
     serializer_class = VitalSignSerializer
     child_model = VitalSign
+    record_with = staticmethod(services.vitals_record)
     required_capabilities = {
         "list": Capability.VIEW_CLINICAL_RECORDS,
         "retrieve": Capability.VIEW_CLINICAL_RECORDS,
@@ -444,11 +449,6 @@ class VitalSignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Correc
 
     def entries(self):
         return selectors.vitals_of_session(session=self.session)
-
-    def record(self, data):
-        return services.vitals_record(
-            actor=self.request.user, session_id=self.kwargs["session_pk"], **data
-        )
 
     def correct(self, entry, data):
         return services.vitals_correct(actor=self.request.user, reading=entry, **data)
@@ -466,6 +466,7 @@ class SideEffectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Corre
 
     serializer_class = SideEffectSerializer
     child_model = SideEffect
+    record_with = staticmethod(services.side_effect_record)
     required_capabilities = {
         "list": Capability.VIEW_CLINICAL_RECORDS,
         "retrieve": Capability.VIEW_CLINICAL_RECORDS,
@@ -475,11 +476,6 @@ class SideEffectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Corre
 
     def entries(self):
         return selectors.side_effects_of_session(session=self.session)
-
-    def record(self, data):
-        return services.side_effect_record(
-            actor=self.request.user, session_id=self.kwargs["session_pk"], **data
-        )
 
     def correct(self, entry, data):
         return services.side_effect_update(actor=self.request.user, side_effect=entry, **data)
@@ -497,6 +493,7 @@ class MoodNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Correct
 
     serializer_class = MoodNoteSerializer
     child_model = MoodNote
+    record_with = staticmethod(services.mood_note_record)
     required_capabilities = {
         "list": Capability.VIEW_CLINICAL_RECORDS,
         "retrieve": Capability.VIEW_CLINICAL_RECORDS,
@@ -506,11 +503,6 @@ class MoodNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Correct
 
     def entries(self):
         return selectors.mood_notes_of_session(session=self.session)
-
-    def record(self, data):
-        return services.mood_note_record(
-            actor=self.request.user, session_id=self.kwargs["session_pk"], **data
-        )
 
     def correct(self, entry, data):
         return services.mood_note_correct(actor=self.request.user, note=entry, **data)
