@@ -102,13 +102,11 @@ def _reason(text: str | None, *, field: str = "reason", what: str = "a reason") 
     return text
 
 
-def _locked(session: InfusionSession, *, course: bool = True) -> InfusionSession:
+def _locked(session: InfusionSession) -> InfusionSession:
     """The session's row, locked until the transaction ends, read afresh with its course
-    and patient (``course=False``: the row alone, all that charting reads)."""
+    and patient (charting under a session locks it with ``_lock_for_charting``)."""
     sessions = InfusionSession.objects.select_for_update(of=("self",))
-    if course:
-        sessions = sessions.select_related("course", "course__patient")
-    return sessions.get(pk=session.pk)
+    return sessions.select_related("course", "course__patient").get(pk=session.pk)
 
 
 def _session_day_start(session: InfusionSession) -> datetime.datetime:
