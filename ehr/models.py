@@ -44,6 +44,18 @@ class User(AbstractUser):
     def __str__(self):
         return self.get_full_name() or self.username
 
+    def save(self, *args, **kwargs):
+        # A new password ends the account's API tokens however it was set: the app's
+        # pages and API, the admin, ``manage.py changepassword``, a shell. (Web sessions
+        # end by themselves: their hash of the password no longer matches.) A hash
+        # upgrade at sign-in is not a new password: Django clears ``_password`` first.
+        new_password = self._password is not None and not self._state.adding
+        super().save(*args, **kwargs)
+        if new_password:
+            from ehr.services import api_tokens_revoke  # ehr.services imports this module
+
+            api_tokens_revoke(user=self)
+
     def delete(self, *args, **kwargs):
         raise AccountDeletionRefused("Accounts are deactivated, never deleted.")
 

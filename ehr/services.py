@@ -73,8 +73,8 @@ def user_update(*, actor: User, user: User, password: str | None = None, **chang
     if password:
         user.set_password(_validated_password(password, user))
     user.full_clean(exclude=["password"])
-    user.save()
-    if password or access_changed:
+    user.save()  # a new password ends the tokens (``User.save``)
+    if access_changed:
         api_tokens_revoke(user=user)
     return access_changed
 
@@ -101,7 +101,8 @@ def api_token_issue(*, user: User) -> Token:
 def api_tokens_revoke(*, user: User) -> int:
     """End every API token of the account; returns how many there were.
 
-    Called on every change of password, role, activity or second factor.
+    Called on every change of role, activity or second factor, and by ``User.save``
+    for a new password, however it was set.
     """
     deleted, _ = Token.objects.filter(user=user).delete()
     return deleted

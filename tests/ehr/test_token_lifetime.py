@@ -1,8 +1,11 @@
 """API tokens expire, and every change of password, role, activity or second factor ends them."""
 
 import datetime
+import io
 
 import pytest
+from django.contrib.auth.hashers import make_password
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -11,7 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from ehr.models import AuditEvent
+from ehr.models import AuditEvent, User
 from ehr.roles import Role
 
 pytestmark = pytest.mark.django_db
@@ -108,6 +111,46 @@ def test_a_password_change_ends_the_users_tokens(api, admin_user, nurse, patient
 
     assert changed.status_code == 200
     assert _get("/api/v1/patients/", token.key).status_code == 401
+
+
+def test_a_password_set_outside_the_app_ends_the_users_tokens(nurse, patient, monkeypatch):
+    token = _token_for(nurse)
+    answers = iter(["a new and long passphrase"] * 2)
+    monkeypatch.setattr(
+        "django.contrib.auth.management.commands.changepassword.getpass.getpass",
+        lambda prompt="": next(answers),
+    )
+
+    call_command("changepassword", nurse.username, stdout=io.StringIO())
+
+    assert _get("/api/v1/patients/", token.key).status_code == 401
+    nurse.refresh_from_db()
+    assert nurse.check_password("a new and long passphrase")
+
+
+def test_saving_an_account_without_a_new_password_keeps_its_tokens(nurse, patient):
+    token = _token_for(nurse)
+    nurse.refresh_from_db()
+
+    nurse.last_name = "Okafor"
+    nurse.save()
+
+    assert _get("/api/v1/patients/", token.key).status_code == 200
+
+
+def test_a_password_hash_upgrade_at_sign_in_keeps_the_users_tokens(nurse, patient):
+    # A hash whose salt is too short for the hasher: checking the password stores a
+    # fresh hash of the same password.
+    weak = make_password(PASSWORD, salt="short", hasher="md5")
+    User.objects.filter(pk=nurse.pk).update(password=weak)
+    token = _token_for(nurse)
+    nurse.refresh_from_db()
+
+    assert nurse.check_password(PASSWORD)
+
+    nurse.refresh_from_db()
+    assert nurse.password != weak
+    assert _get("/api/v1/patients/", token.key).status_code == 200
 
 
 def test_a_role_change_ends_the_users_tokens(api, admin_user, nurse, patient):
