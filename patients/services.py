@@ -428,7 +428,11 @@ def evaluation_sign(*, actor, evaluation: Evaluation) -> Evaluation:
     """
     if not can(actor, Capability.SIGN_RECORDS):
         raise NotAllowed("Only a prescriber can sign an evaluation.")
-    # Lock the row: two signatures, or a signature racing an edit, must not both win.
+    # The patient first (the order of sessions.services._lock_readiness): a start
+    # racing this signature either sees it or waits for it. Then the row: two
+    # signatures, or a signature racing an edit, must not both win.
+    patients = Patient.objects.select_for_update(no_key=True)
+    patients.values_list("pk", flat=True).get(pk=evaluation.patient_id)
     evaluation = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
     if evaluation.is_signed:
         raise ConflictingState(
@@ -497,7 +501,10 @@ def assessment_create(
         )
     if session is not None:
         session = (
-            type(session).objects.select_for_update().select_related("course").get(pk=session.pk)
+            type(session)
+            .objects.select_for_update(of=("self",))  # the session row alone (lock order)
+            .select_related("course")
+            .get(pk=session.pk)
         )
         if session.course.patient_id != patient.pk:
             raise RuleViolation("This session belongs to another patient.", field="session")

@@ -109,6 +109,24 @@ def _locked(session: InfusionSession) -> InfusionSession:
     return sessions.select_related("course", "course__patient").get(pk=session.pk)
 
 
+def _lock_readiness(*, course_id: int) -> None:
+    """Lock the patient, then the course: before a session is scheduled or started.
+
+    Whether the patient may be treated (status, latest signed evaluation, consent)
+    and the course's status are read after these locks. A change made at the same
+    moment (an evaluation signed, the patient discharged, the course stopped) then
+    either commits first and is seen, or waits until this transaction ends: never
+    both unseen and allowed. Rows are locked in one order (patient, course,
+    session), and ``FOR NO KEY UPDATE``: a record being added under the patient or
+    the course (a rating scale charted on the session meanwhile) only takes a key
+    share of them, which this lock lets through, so neither waits for the other.
+    """
+    patients = Patient.objects.select_for_update(of=("self",), no_key=True)
+    patients.filter(courses=course_id).values_list("pk", flat=True).get()
+    courses = TreatmentCourse.objects.select_for_update(no_key=True)
+    courses.values_list("pk", flat=True).get(pk=course_id)
+
+
 def _session_day_start(session: InfusionSession) -> datetime.datetime:
     day = timezone.localtime(session.scheduled_for).date()
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
@@ -459,7 +477,8 @@ def session_create(
     must verify it before the start.
     """
     _require(actor, Capability.CHART, "Your role cannot schedule infusion sessions.")
-    course = TreatmentCourse.objects.select_for_update().select_related("patient").get(pk=course.pk)
+    _lock_readiness(course_id=course.pk)
+    course = TreatmentCourse.objects.select_related("patient").get(pk=course.pk)
     if course.status != TreatmentCourse.Status.ACTIVE:
         raise ConflictingState(
             f"The course is {course.status}; sessions can only be added to an active course."
@@ -856,6 +875,7 @@ def _action_time(session: InfusionSession, at, label: str) -> datetime.datetime:
 def session_start(*, actor, session: InfusionSession, at=None) -> InfusionSession:
     """Start the infusion (``at``: when, if charted a little later; default now)."""
     _require(actor, Capability.CHART, "Your role cannot start infusions.")
+    _lock_readiness(course_id=session.course_id)
     session = _locked(session)
     ensure_unsigned(session, what="infusion session")
     _ensure_scheduled(session, "start the infusion")

@@ -3,15 +3,20 @@ evaluation eligible, a consent on file, and not discharged or declined. Checked 
 course is ordered, when a session is scheduled and when an infusion starts."""
 
 import datetime
+import threading
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
+from ehr.errors import ConflictingState
+from patients import services as patient_services
 from patients.models import Evaluation, Patient
+from sessions import services
 from sessions.monitoring import current_protocol
 from sessions.services import start_blockers, treatment_readiness_errors
 from tests.factories import PatientFactory
-from tests.patients.factories import ConsentFactory, EvaluationFactory
+from tests.patients.factories import ConsentFactory, EvaluationFactory, no_contraindications
 from tests.sessions.factories import InfusionSessionFactory, TreatmentCourseFactory
 
 pytestmark = pytest.mark.django_db
@@ -189,3 +194,99 @@ def test_the_session_list_costs_the_same_queries_with_more_patients_waiting(
 
     assert response.json()["count"] == 12
     assert all(row["start_blockers"] for row in response.json()["results"])
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+def test_a_start_racing_a_not_eligible_signature_waits_for_it_and_is_stopped(
+    nurse, prescriber, ready_session
+):
+    patient = ready_session.course.patient
+    found = _not_eligible_found_later(patient, prescriber, signed=False)
+    found.contraindications = no_contraindications(pregnancy=True)  # a complete screen
+    found.save()
+    signed, commit = threading.Event(), threading.Event()
+    outcome = {}
+
+    def sign_and_hold():
+        # Signed inside an open transaction, committed only when the test says so.
+        try:
+            with transaction.atomic():
+                patient_services.evaluation_sign(actor=prescriber, evaluation=found)
+                signed.set()
+                commit.wait(timeout=10)
+        except Exception as exc:
+            outcome["signing failed"] = exc
+            signed.set()
+        finally:
+            connection.close()
+
+    def start():
+        try:
+            services.session_start(actor=nurse, session=ready_session)
+            outcome["started"] = True
+        except ConflictingState as exc:
+            outcome["refused"] = str(exc)
+        finally:
+            connection.close()
+
+    signing = threading.Thread(target=sign_and_hold)
+    signing.start()
+    assert signed.wait(timeout=10)
+    assert "signing failed" not in outcome, outcome
+    starting = threading.Thread(target=start)
+    starting.start()
+    starting.join(timeout=1)
+    # The start waits for the patient while the signature is not yet committed...
+    assert starting.is_alive()
+    commit.set()
+    signing.join(timeout=10)
+    starting.join(timeout=10)
+
+    # ...then reads the signed evaluation and refuses.
+    assert "records eligibility 'not eligible'" in outcome.get("refused", ""), outcome
+    ready_session.refresh_from_db()
+    assert ready_session.status == "scheduled"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+def test_a_rating_scale_recorded_during_a_start_does_not_deadlock_it(
+    nurse, prescriber, ready_session
+):
+    # Locks are taken patient, course, session: a scale charted on the session at the
+    # moment it starts waits for the start (or the start for it), never both.
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def run(work):
+        try:
+            barrier.wait(timeout=5)
+            work()
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def start():
+        services.session_start(actor=nurse, session=ready_session)
+
+    def scale():
+        patient_services.assessment_create(
+            actor=nurse,
+            patient=ready_session.course.patient,
+            instrument="GAD7",
+            answers=[1] * 7,
+            administered_at=timezone.now(),
+            session=ready_session,
+        )
+
+    threads = [threading.Thread(target=run, args=(work,)) for work in (start, scale)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=15)
+
+    assert errors == []
+    ready_session.refresh_from_db()
+    assert ready_session.status == "in_progress"
