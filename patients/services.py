@@ -226,6 +226,20 @@ _STATUS_NEXT = {
 }
 
 
+def patient_lock_for_readiness(*, patient_id: int) -> None:
+    """Lock the patient's row before whether they may be treated is read or changed.
+
+    Taken by signing an evaluation and, before the course and the session, by
+    scheduling and starting an infusion (``sessions.services``): a start racing a
+    signature either sees it or waits for it. Rows are locked patient, course,
+    session, and ``FOR NO KEY UPDATE``: a record added under the patient meanwhile
+    (a rating scale) only takes a key share, which this lock lets through, so the
+    two never deadlock.
+    """
+    patients = Patient.objects.select_for_update(no_key=True)
+    patients.values_list("pk", flat=True).get(pk=patient_id)
+
+
 def patient_status_change_allowed(*, current: str, new: str) -> bool:
     """The patient status lifecycle: referred → evaluating → active ⇄ maintenance → discharged."""
     return current == new or new in _STATUS_NEXT.get(current, set())
@@ -428,11 +442,8 @@ def evaluation_sign(*, actor, evaluation: Evaluation) -> Evaluation:
     """
     if not can(actor, Capability.SIGN_RECORDS):
         raise NotAllowed("Only a prescriber can sign an evaluation.")
-    # The patient first (the order of sessions.services._lock_readiness): a start
-    # racing this signature either sees it or waits for it. Then the row: two
-    # signatures, or a signature racing an edit, must not both win.
-    patients = Patient.objects.select_for_update(no_key=True)
-    patients.values_list("pk", flat=True).get(pk=evaluation.patient_id)
+    patient_lock_for_readiness(patient_id=evaluation.patient_id)
+    # Then the row: two signatures, or a signature racing an edit, must not both win.
     evaluation = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
     if evaluation.is_signed:
         raise ConflictingState(

@@ -32,6 +32,7 @@ from patients.selectors import (
     latest_signed_evaluation,
     patient_has_consent,
 )
+from patients.services import patient_lock_for_readiness
 from sessions import dosing, monitoring, selectors
 from sessions.models import (
     InfusionSession,
@@ -109,20 +110,16 @@ def _locked(session: InfusionSession) -> InfusionSession:
     return sessions.select_related("course", "course__patient").get(pk=session.pk)
 
 
-def _lock_readiness(*, course_id: int) -> None:
+def _lock_readiness(*, patient_id: int, course_id: int) -> None:
     """Lock the patient, then the course: before a session is scheduled or started.
 
     Whether the patient may be treated (status, latest signed evaluation, consent)
-    and the course's status are read after these locks. A change made at the same
-    moment (an evaluation signed, the patient discharged, the course stopped) then
-    either commits first and is seen, or waits until this transaction ends: never
-    both unseen and allowed. Rows are locked in one order (patient, course,
-    session), and ``FOR NO KEY UPDATE``: a record being added under the patient or
-    the course (a rating scale charted on the session meanwhile) only takes a key
-    share of them, which this lock lets through, so neither waits for the other.
+    and the course's status are read after these locks, so a change made at the
+    same moment (an evaluation signed, the patient discharged, the course stopped)
+    either commits first and is seen, or waits until this transaction ends
+    (``patients.services.patient_lock_for_readiness``).
     """
-    patients = Patient.objects.select_for_update(of=("self",), no_key=True)
-    patients.filter(courses=course_id).values_list("pk", flat=True).get()
+    patient_lock_for_readiness(patient_id=patient_id)
     courses = TreatmentCourse.objects.select_for_update(no_key=True)
     courses.values_list("pk", flat=True).get(pk=course_id)
 
@@ -477,7 +474,7 @@ def session_create(
     must verify it before the start.
     """
     _require(actor, Capability.CHART, "Your role cannot schedule infusion sessions.")
-    _lock_readiness(course_id=course.pk)
+    _lock_readiness(patient_id=course.patient_id, course_id=course.pk)
     course = TreatmentCourse.objects.select_related("patient").get(pk=course.pk)
     if course.status != TreatmentCourse.Status.ACTIVE:
         raise ConflictingState(
@@ -875,7 +872,7 @@ def _action_time(session: InfusionSession, at, label: str) -> datetime.datetime:
 def session_start(*, actor, session: InfusionSession, at=None) -> InfusionSession:
     """Start the infusion (``at``: when, if charted a little later; default now)."""
     _require(actor, Capability.CHART, "Your role cannot start infusions.")
-    _lock_readiness(course_id=session.course_id)
+    _lock_readiness(patient_id=session.course.patient_id, course_id=session.course_id)
     session = _locked(session)
     ensure_unsigned(session, what="infusion session")
     _ensure_scheduled(session, "start the infusion")
