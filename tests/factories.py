@@ -13,6 +13,14 @@ from patients.npi import npi_check_digit
 from patients.services import care_team_grant
 
 
+def earlier_today(*, minutes: int) -> datetime.datetime:
+    """``minutes`` ago, but not before the clinic's midnight: a session "scheduled half an
+    hour ago" stays on today's board, and its readings on its day, whatever the hour
+    the suite runs."""
+    midnight = datetime.datetime.combine(timezone.localdate(), datetime.time.min)
+    return max(timezone.now() - datetime.timedelta(minutes=minutes), timezone.make_aware(midnight))
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User

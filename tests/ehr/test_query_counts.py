@@ -33,7 +33,7 @@ from patients.models import BreakGlassAccess, EvaluationAmendment
 from patients.services import care_team_grant
 from reports.models import RELEASED_SUMMARY_PERMISSION, TreatmentSummary
 from sessions.models import MonitoringProtocol, SessionAmendment
-from tests.factories import PatientFactory, ReferringProviderFactory, UserFactory
+from tests.factories import PatientFactory, ReferringProviderFactory, UserFactory, earlier_today
 from tests.patients.factories import (
     AssessmentFactory,
     ConsentFactory,
@@ -92,14 +92,14 @@ class Cast:
         running = dict(
             status="in_progress",
             dose_verified_by=self.prescriber,
-            dose_verified_at=now - datetime.timedelta(minutes=30),
+            dose_verified_at=earlier_today(minutes=30),
             fasting_confirmed=True,
             escort_confirmed=True,
             pre_bp_systolic=120,
             pre_bp_diastolic=80,
-            started_at=now - datetime.timedelta(minutes=20),
+            started_at=earlier_today(minutes=20),
         )
-        ended = {**running, "status": "completed", "ended_at": now - datetime.timedelta(minutes=1)}
+        ended = {**running, "status": "completed", "ended_at": earlier_today(minutes=1)}
         signed = {**ended, "signed_by": self.prescriber, "signed_at": now}
         return [{}, running, ended, signed][self.made % 4]
 
@@ -115,7 +115,7 @@ class Cast:
             created_by=self.nurse,
             nurse=self.nurse,
             supervising_prescriber=self.prescriber,
-            scheduled_for=timezone.now() - datetime.timedelta(minutes=40),
+            scheduled_for=earlier_today(minutes=40),
             **fields,
             **self.stage(),
         )

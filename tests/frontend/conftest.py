@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from patients import services as patient_services
 from sessions import services as session_services
+from tests.factories import earlier_today
 from tests.patients.factories import ConsentFactory, EvaluationFactory
 
 
@@ -55,7 +56,7 @@ def session(course, nurse, prescriber):
     return session_services.session_create(
         actor=nurse,
         course=course,
-        scheduled_for=timezone.now() - datetime.timedelta(minutes=5),
+        scheduled_for=earlier_today(minutes=5),
         weight_kg=Decimal("72.5"),
         dose_mg_per_kg=Decimal("0.50"),
         nurse=nurse,

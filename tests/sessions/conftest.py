@@ -9,6 +9,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from tests.factories import earlier_today
 from tests.patients.factories import ConsentFactory, EvaluationFactory
 from tests.sessions.factories import InfusionSessionFactory, TreatmentCourseFactory
 
@@ -48,7 +49,7 @@ def ready_session(session, prescriber):
 def running_session(ready_session):
     """An infusion started ten minutes ago."""
     ready_session.status = "in_progress"
-    ready_session.started_at = timezone.now() - datetime.timedelta(minutes=10)
+    ready_session.started_at = earlier_today(minutes=10)
     ready_session.save()
     return ready_session
 

@@ -16,7 +16,7 @@ from sessions.models import (
     VitalSign,
 )
 from sessions.monitoring import current_protocol
-from tests.factories import PatientFactory
+from tests.factories import PatientFactory, earlier_today
 
 
 def protocol_in_force() -> MonitoringProtocol:
@@ -44,7 +44,7 @@ class InfusionSessionFactory(factory.django.DjangoModelFactory):
 
     course = factory.SubFactory(TreatmentCourseFactory)
     number = factory.Sequence(lambda n: n + 1)
-    scheduled_for = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(minutes=30))
+    scheduled_for = factory.LazyFunction(lambda: earlier_today(minutes=30))
     weight_kg = Decimal("72.5")
     dose_mg_per_kg = Decimal("0.50")
     total_dose_mg = factory.LazyAttribute(
