@@ -103,12 +103,25 @@ TEMPLATES = [
 _default_sqlite = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 DATABASES = {"default": environ.Env.db_url_config(env_str("DATABASE_URL", _default_sqlite))}
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 0)
+# A kept connection is tried (SELECT 1) before a request reuses it: a database restart
+# then costs a reconnection, not the first request after it.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("CONN_HEALTH_CHECKS", False)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that a Celery worker process started by the tests
     # reads the same test database as the test itself.
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+elif env_bool("DATABASE_PREPARED_STATEMENTS", True):
+    # PostgreSQL: values travel as parameters beside the statement (not quoted into its
+    # text), so a statement a connection runs again and again (the token lookup, the
+    # reach check, the inserts of charting) is the same text every time; psycopg
+    # prepares it on its 5th run and PostgreSQL reuses its plan. Persistent connections
+    # (CONN_MAX_AGE) keep them. Off (false) behind a pooler in transaction mode
+    # that cannot keep prepared statements (PgBouncer before 1.21).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=5
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts ---------------------------------------------------------------------

@@ -34,14 +34,26 @@ POSSIBLE_RANGES = {
 
 
 @functools.cache
-def _current_protocol_sql() -> str:
-    # A constant statement, written once: the ORM would build and compile the same
-    # query for every reading charted.
+def protocol_in_force_sql() -> str:
+    """The newest protocol version's columns (no row when the table is empty), in the
+    order ``protocol_from_row`` takes them.
+
+    A constant statement, written once from the model (the ORM would build and compile
+    the same query for every reading charted); its columns are named, so a prepared
+    statement stays valid however the table changes.
+    """
     quote = connection.ops.quote_name
-    table = quote(MonitoringProtocol._meta.db_table)
-    version = quote(MonitoringProtocol._meta.get_field("version").column)
+    meta = MonitoringProtocol._meta
+    columns = ", ".join(quote(field.column) for field in meta.concrete_fields)
+    table, version = quote(meta.db_table), quote(meta.get_field("version").column)
     # Identifiers only, quoted; no value goes into the statement.
-    return f"SELECT * FROM {table} ORDER BY {version} DESC LIMIT 1"  # noqa: S608  # nosec B608
+    return f"SELECT {columns} FROM {table} ORDER BY {version} DESC LIMIT 1"  # noqa: S608  # nosec B608
+
+
+def protocol_from_row(values) -> MonitoringProtocol:
+    """The protocol read by ``protocol_in_force_sql`` (its columns, in that order)."""
+    names = [field.attname for field in MonitoringProtocol._meta.concrete_fields]
+    return MonitoringProtocol.from_db(connection.alias, names, values)
 
 
 def current_protocol() -> MonitoringProtocol:
@@ -50,13 +62,16 @@ def current_protocol() -> MonitoringProtocol:
     Read from the database every time, never cached: a version a prescriber
     publishes applies to the next reading on every worker.
     """
-    protocol = next(iter(MonitoringProtocol.objects.raw(_current_protocol_sql())), None)
-    if protocol is None:
+    with connection.cursor() as cursor:
+        cursor.execute(protocol_in_force_sql())
+        row = cursor.fetchone()
+    if row is None:
         # The data migration creates v1; a database emptied since (e.g. flushed) gets it back.
         protocol, _ = MonitoringProtocol.objects.get_or_create(
             version=1, defaults={"note": "Clinic defaults"}
         )
-    return protocol
+        return protocol
+    return protocol_from_row(row)
 
 
 def _range_error(field: str, value) -> str | None:

@@ -9,12 +9,16 @@ answers 404 for what the user may not see.
 from __future__ import annotations
 
 import datetime
+from functools import cache
 
+from django.db import connection
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.http import Http404
 
+from ehr.grants import quoted_names
 from patients.models import Consent, Evaluation
-from patients.selectors import scoped_to_clinical_patients
+from patients.selectors import clinical_patient_ids, scoped_to_clinical_patients
+from sessions import monitoring
 from sessions.models import (
     InfusionSession,
     MonitoringProtocol,
@@ -129,14 +133,75 @@ def session_reach_for_user(*, user, pk) -> InfusionSession:
 
 
 #: What charting under a session reads of it: whether it is still open, its day (charted
-#: times), whether it is a serious adverse event, and its patient (the audit event).
-CHARTING_FIELDS = (
-    "status",
-    "signed_at",
-    "scheduled_for",
-    "serious_adverse_event",
-    "course__patient",
-)
+#: times), whether it is a serious adverse event, and its course (whose patient the audit
+#: event names).
+CHARTING_FIELDS = ("id", "course", "scheduled_for", "status", "signed_at", "serious_adverse_event")
+
+
+def _charting_fields() -> list:
+    """The session's ``CHARTING_FIELDS``, in the order ``from_db`` takes them."""
+    return [f for f in InfusionSession._meta.concrete_fields if f.name in CHARTING_FIELDS]
+
+
+@cache
+def _charting_sql(reach_sql: str, *, with_protocol: bool) -> str:
+    """The statement of ``session_for_charting``: written once per form, from the models.
+
+    The session's ``CHARTING_FIELDS`` and its course's patient, for the session id
+    (first parameter) if that patient is among ``reach_sql``'s (the user's reach; its
+    parameters follow), locked ``FOR UPDATE OF`` the session row alone. With the
+    protocol, the columns of the version in force follow.
+    """
+    quote = connection.ops.quote_name
+    names = quoted_names(
+        sessions=(InfusionSession, None),
+        session_id=(InfusionSession, "id"),
+        session_course=(InfusionSession, "course"),
+        courses=(TreatmentCourse, None),
+        course_id=(TreatmentCourse, "id"),
+        course_patient=(TreatmentCourse, "patient"),
+    )
+    columns = [f"charted.{quote(f.column)}" for f in _charting_fields()]
+    columns.append("course.{course_patient}".format(**names))
+    joins = "JOIN {courses} course ON course.{course_id} = charted.{session_course}"
+    if with_protocol:
+        protocol_columns = MonitoringProtocol._meta.concrete_fields
+        columns += [f"in_force.{quote(f.column)}" for f in protocol_columns]
+        # Never empty here: the session itself keeps a protocol version (PROTECT).
+        joins += f" CROSS JOIN ({monitoring.protocol_in_force_sql()}) in_force"
+    lock = " FOR UPDATE OF charted" if connection.features.has_select_for_update_of else ""
+    # Identifiers only (quoted names from the models) and two constant statements
+    # written the same way; every value is a parameter.
+    return (
+        f"SELECT {', '.join(columns)} FROM {{sessions}} charted {joins}"  # noqa: S608  # nosec B608
+        f" WHERE charted.{{session_id}} = %s AND course.{{course_patient}} IN ({reach_sql})"
+        f"{lock}"
+    ).format(**names)
+
+
+def _charting_row(*, user, pk, with_protocol: bool) -> tuple[InfusionSession, tuple]:
+    """The session (its course cached on it) and the rest of the row: 404 outside reach."""
+    reach = clinical_patient_ids(user=user)
+    try:
+        pk = int(pk)
+    except (ValueError, TypeError):
+        reach = None
+    row = None
+    if reach is not None:
+        with connection.cursor() as cursor:
+            sql = _charting_sql(reach.sql, with_protocol=with_protocol)
+            cursor.execute(sql, (pk, *reach.params))
+            row = cursor.fetchone()
+    if row is None:
+        raise Http404("No such infusion session.")
+    fields = _charting_fields()
+    count = len(fields)
+    session = InfusionSession.from_db(connection.alias, [f.attname for f in fields], row[:count])
+    course = TreatmentCourse.from_db(
+        connection.alias, ["id", "patient_id"], (session.course_id, row[count])
+    )
+    InfusionSession.course.field.set_cached_value(session, course)
+    return session, row[count + 1 :]
 
 
 def session_for_charting(*, user, pk) -> InfusionSession:
@@ -144,15 +209,18 @@ def session_for_charting(*, user, pk) -> InfusionSession:
 
     One statement checks the reach and takes the lock (``FOR UPDATE OF`` the session
     row alone), so it runs inside the transaction that writes. It reads the
-    ``CHARTING_FIELDS`` only: a service that saves the session itself reads it whole.
+    ``CHARTING_FIELDS`` only (and the course's patient): a service that saves the
+    session itself reads it whole.
     """
-    sessions = (
-        InfusionSession.objects.select_for_update(of=("self",))
-        .select_related("course")
-        .only(*CHARTING_FIELDS)
-    )
-    queryset = scoped_to_clinical_patients(sessions, user=user, patient_path="course__patient")
-    return _get_or_404(queryset, pk, "infusion session")
+    session, _ = _charting_row(user=user, pk=pk, with_protocol=False)
+    return session
+
+
+def session_for_vitals(*, user, pk) -> tuple[InfusionSession, MonitoringProtocol]:
+    """``session_for_charting``, and the monitoring protocol in force read by the same
+    statement (never cached: a version published a moment ago judges this reading)."""
+    session, protocol_row = _charting_row(user=user, pk=pk, with_protocol=True)
+    return session, monitoring.protocol_from_row(protocol_row)
 
 
 def sessions_for_day(*, user, day: datetime.date) -> QuerySet[InfusionSession]:

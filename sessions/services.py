@@ -1010,14 +1010,19 @@ def flowsheet_closed_reason(session: InfusionSession) -> str | None:
     return None
 
 
-def _lock_for_charting(*, actor, session_id: int) -> InfusionSession:
-    """The session, locked, if ``actor`` may chart on it now: 404 outside their reach,
-    409 once it is signed or if it was cancelled."""
-    session = selectors.session_for_charting(user=actor, pk=session_id)
+def _ensure_open_for_charting(session: InfusionSession) -> None:
+    """409 once the session is signed or if it was cancelled."""
     ensure_unsigned(session, what="infusion session")
     reason = flowsheet_closed_reason(session)
     if reason:
         raise ConflictingState(reason)
+
+
+def _lock_for_charting(*, actor, session_id: int) -> InfusionSession:
+    """The session, locked, if ``actor`` may chart on it now: 404 outside their reach,
+    409 once it is signed or if it was cancelled."""
+    session = selectors.session_for_charting(user=actor, pk=session_id)
+    _ensure_open_for_charting(session)
     return session
 
 
@@ -1065,7 +1070,8 @@ def vitals_record(
     """Chart one reading on the session ``session_id`` (404 outside the actor's reach);
     its alerts are computed now with the protocol in force, which it keeps."""
     _require(actor, Capability.CHART, "Your role cannot chart vital signs.")
-    session = _lock_for_charting(actor=actor, session_id=session_id)
+    session, protocol = selectors.session_for_vitals(user=actor, pk=session_id)
+    _ensure_open_for_charting(session)
     values = dict(
         recorded_at=recorded_at,
         bp_systolic=bp_systolic,
@@ -1075,7 +1081,6 @@ def vitals_record(
         resp_rate=resp_rate,
     )
     _refuse(_vitals_errors(session, values))
-    protocol = monitoring.current_protocol()
     return VitalSign.objects.create(
         session=session,
         alerts=_vitals_alerts(values, protocol),

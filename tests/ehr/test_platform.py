@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -5,6 +6,7 @@ import sys
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connection
 
 from ehr.celery import app as celery_app
 from ehr.models import User
@@ -112,3 +114,42 @@ def test_deploy_checks_fail_on_a_weakened_production_setting():
 
     assert result.returncode != 0
     assert "security.W004" in result.stderr + result.stdout
+
+
+def _database_options(**env):
+    code = (
+        "import json, ehr.settings as s; "
+        "print(json.dumps(s.DATABASES['default'].get('OPTIONS', {})))"
+    )
+    clean = {k: v for k, v in os.environ.items() if k != "DATABASE_PREPARED_STATEMENTS"}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**clean, "DEBUG": "true", **env},
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_postgresql_statements_are_prepared_unless_turned_off():
+    url = "postgres://clinic@db.invalid:5432/clinic"
+
+    default = _database_options(DATABASE_URL=url)
+    off = _database_options(DATABASE_URL=url, DATABASE_PREPARED_STATEMENTS="false")
+
+    assert (default["server_side_binding"], default["prepare_threshold"]) == (True, 5)
+    assert "server_side_binding" not in off
+    assert "prepare_threshold" not in off
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL connection feature")
+def test_a_statement_a_connection_runs_again_gets_a_prepared_plan():
+    with connection.cursor() as cursor:
+        for _ in range(6):
+            User.objects.filter(username="nobody").exists()
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+
+    assert any('FROM "ehr_user"' in statement for statement in prepared)

@@ -295,28 +295,63 @@ def test_vitals_list_query_count_does_not_grow_with_the_page(
     assert response.json()["count"] == 22
 
 
-def test_charting_a_reading_reads_the_session_once_with_its_lock(
+def test_charting_a_reading_reads_the_session_and_protocol_once_with_the_lock(
     api, nurse, running_session, django_assert_max_num_queries
 ):
     client = api(nurse)
     _chart(client, running_session)  # the token's first use is recorded once
 
-    # Token, session (reach and lock in one statement), protocol in force, the
-    # reading and its history row, the audit event; savepoints and their release
+    # Token, one statement for the session (reach and lock) and the protocol in force,
+    # the reading and its history row, the audit event; savepoints and their release
     # come on top where a test transaction is open.
-    with django_assert_max_num_queries(8) as charted:
+    with django_assert_max_num_queries(7) as charted:
         response = _chart(client, running_session)
 
     assert response.status_code == 201
-    session_reads = [
+    reads = [
         query["sql"]
         for query in charted.captured_queries
         if 'FROM "infusions_infusionsession"' in query["sql"]
+        or 'FROM "infusions_monitoringprotocol"' in query["sql"]
     ]
-    assert len(session_reads) == 1
-    assert "FOR UPDATE" in session_reads[0]
+    assert len(reads) == 1
+    assert 'FROM "infusions_monitoringprotocol"' in reads[0]
+    assert "FOR UPDATE" in reads[0]
     event = AuditEvent.objects.filter(action="create", object_type="vitalsign").latest("id")
     assert event.patient_id == running_session.course.patient_id
+
+
+def test_the_protocol_read_with_the_session_is_the_version_in_force_whole(
+    api, nurse, prescriber, running_session
+):
+    published = {
+        "pause_systolic_at": 171,
+        "pause_diastolic_at": 101,
+        "heart_rate_high_at": 121,
+        "heart_rate_low_at": 51,
+        "spo2_below": 94,
+        "resp_rate_below": 11,
+        "note": "Post-operative patients",
+    }
+    assert api(prescriber).post("/api/v1/monitoring-protocol/", published).status_code == 201
+    # Every pause threshold of version 2 at its value; none of them is an alert under v1.
+    at_thresholds = {
+        "bp_systolic": 171,
+        "bp_diastolic": 101,
+        "heart_rate": 121,
+        "spo2": 93,
+        "resp_rate": 10,
+    }
+
+    body = _chart(api(nurse), running_session, **at_thresholds).json()
+    low_heart_rate = _chart(api(nurse), running_session, heart_rate=51).json()
+
+    assert body["protocol_version"] == 2
+    assert len(body["alerts"]) == 5
+    assert len(low_heart_rate["alerts"]) == 1
+    reading = VitalSign.objects.select_related("protocol").get(pk=body["id"])
+    assert reading.protocol.note == "Post-operative patients"
+    assert reading.protocol.created_by == prescriber
 
 
 def test_a_protocol_published_mid_infusion_keeps_the_running_cadence(
