@@ -39,15 +39,16 @@ def released_summaries_for_user(*, user) -> QuerySet[TreatmentSummary]:
 
 
 def summary_list_for_user(*, user, people: bool = True) -> QuerySet[TreatmentSummary]:
-    """The summaries the user may see, newest first, with their patient and (``people``)
-    the people named on them."""
+    """The summaries the user may see, newest first; with ``people``, their patient and
+    the people named on them joined (pages print their names; the API shows their ids,
+    which are on the row)."""
     if can(user, Capability.VIEW_SUMMARIES):
         queryset = scoped_to_clinical_patients(TreatmentSummary.objects.all(), user=user)
     elif can(user, Capability.VIEW_RELEASED_SUMMARIES):
         queryset = released_summaries_for_user(user=user)
     else:
         return TreatmentSummary.objects.none()
-    related = ("patient", *(_PEOPLE if people else ()))
+    related = ("patient", *_PEOPLE) if people else ()
     # The content snapshot (the whole record as drawn, tens of kilobytes) is read only by
     # the services that draw it, which load the row themselves; listing 50 summaries
     # would otherwise decode 50 snapshots.
