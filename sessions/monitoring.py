@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from django.db import connection
 from django.utils import timezone
 
+from ehr.database import instance_from_row
 from sessions.models import InfusionSession, MonitoringProtocol
 
 #: Physically possible ranges; anything outside is a typing or device error.
@@ -52,8 +53,9 @@ def protocol_in_force_sql() -> str:
 
 def protocol_from_row(values) -> MonitoringProtocol:
     """The protocol read by ``protocol_in_force_sql`` (its columns, in that order)."""
-    names = [field.attname for field in MonitoringProtocol._meta.concrete_fields]
-    return MonitoringProtocol.from_db(connection.alias, names, values)
+    return instance_from_row(
+        MonitoringProtocol, tuple(MonitoringProtocol._meta.concrete_fields), values
+    )
 
 
 def current_protocol() -> MonitoringProtocol:

@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.http import Http404
 
+from ehr.database import instance_from_row
 from ehr.grants import quoted_names
 from patients.models import Consent, Evaluation
 from patients.selectors import clinical_patient_ids, scoped_to_clinical_patients
@@ -138,9 +139,13 @@ def session_reach_for_user(*, user, pk) -> InfusionSession:
 CHARTING_FIELDS = ("id", "course", "scheduled_for", "status", "signed_at", "serious_adverse_event")
 
 
-def _charting_fields() -> list:
+_COURSE_FIELDS = (TreatmentCourse._meta.pk, TreatmentCourse._meta.get_field("patient"))
+
+
+@cache
+def _charting_fields() -> tuple:
     """The session's ``CHARTING_FIELDS``, in the order ``from_db`` takes them."""
-    return [f for f in InfusionSession._meta.concrete_fields if f.name in CHARTING_FIELDS]
+    return tuple(f for f in InfusionSession._meta.concrete_fields if f.name in CHARTING_FIELDS)
 
 
 @cache
@@ -165,8 +170,8 @@ def _charting_sql(reach_sql: str, *, with_protocol: bool) -> str:
     columns.append("course.{course_patient}".format(**names))
     joins = "JOIN {courses} course ON course.{course_id} = charted.{session_course}"
     if with_protocol:
-        protocol_columns = MonitoringProtocol._meta.concrete_fields
-        columns += [f"in_force.{quote(f.column)}" for f in protocol_columns]
+        # The protocol statement's columns, in its order (``monitoring.protocol_from_row``).
+        columns.append("in_force.*")
         # Never empty here: the session itself keeps a protocol version (PROTECT).
         joins += f" CROSS JOIN ({monitoring.protocol_in_force_sql()}) in_force"
     lock = " FOR UPDATE OF charted" if connection.features.has_select_for_update_of else ""
@@ -196,10 +201,8 @@ def _charting_row(*, user, pk, with_protocol: bool) -> tuple[InfusionSession, tu
         raise Http404("No such infusion session.")
     fields = _charting_fields()
     count = len(fields)
-    session = InfusionSession.from_db(connection.alias, [f.attname for f in fields], row[:count])
-    course = TreatmentCourse.from_db(
-        connection.alias, ["id", "patient_id"], (session.course_id, row[count])
-    )
+    session = instance_from_row(InfusionSession, fields, row[:count])
+    course = instance_from_row(TreatmentCourse, _COURSE_FIELDS, (session.course_id, row[count]))
     InfusionSession.course.field.set_cached_value(session, course)
     return session, row[count + 1 :]
 
