@@ -415,6 +415,9 @@ class Bench:
             summary_content(summary=summary)
             reads.append(time.perf_counter() - began)
         read = statistics.median(reads)
+        # The same work without HTTP and Celery: the worker's task body, called here.
+        generations = self._generations(max(3, self.profile.e2e_rounds))
+        generation = statistics.median(generations)
         median = statistics.median(totals)
         self.rows.append(
             Row(
@@ -438,6 +441,16 @@ class Bench:
                 1 / read,
             )
         )
+        self.rows.append(
+            Row(
+                "  generating it in-process (reports.services.summary_generate: lease, read, "
+                "render, storage; no HTTP, no Celery)",
+                generation * 1000,
+                _percentile(generations, 0.95) * 1000,
+                1 / generation,
+            )
+        )
+        wait = statistics.median(waits or [0])
         self.targets.append(
             Target(
                 "summary end-to-end / bare render",
@@ -445,10 +458,29 @@ class Bench:
                 1.25,
                 "max",
                 f"request answered in {statistics.median(http_parts or [0]) * 1000:.1f} ms, "
-                f"then ready after {statistics.median(waits or [0]) * 1000:.1f} ms (medians); "
-                f"reading the record alone is {read / bare_render:.2f}x the render",
+                f"then ready after {wait * 1000:.1f} ms (medians); reading the record alone is "
+                f"{read / bare_render:.2f}x the render; generating in-process takes "
+                f"{generation * 1000:.1f} ms, so the hop through Redis to the worker adds "
+                f"{(wait - generation) * 1000:.1f} ms",
             )
         )
+
+    def _generations(self, rounds: int) -> list[float]:
+        """Wall seconds of ``summary_generate`` on summaries requested without a task."""
+        from rest_framework.authtoken.models import Token
+
+        from patients.models import Patient
+        from reports.services import summary_generate, summary_request
+
+        prescriber = Token.objects.select_related("user").get(key=self.fixture.tokens["prescriber"])
+        patient = Patient.objects.get(pk=self.fixture.course_patient_id)
+        times = []
+        for _ in range(rounds + 1):  # the first one warms up
+            summary = summary_request(actor=prescriber.user, patient=patient, enqueue=False)
+            began = time.perf_counter()
+            summary_generate(summary_id=summary.pk)
+            times.append(time.perf_counter() - began)
+        return times[1:]
 
     # --- report ----------------------------------------------------------------------
 

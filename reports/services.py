@@ -146,7 +146,10 @@ def _take_lease(summary_id: int, task_id: str, now) -> TreatmentSummary | None:
     with transaction.atomic():
         # The row lock serialises workers that received the same request twice.
         summary = (
-            TreatmentSummary.objects.select_for_update(of=("self",)).filter(pk=summary_id).first()
+            TreatmentSummary.objects.select_for_update(of=("self",))
+            .select_related("requested_by")  # whose access reads the records
+            .filter(pk=summary_id)
+            .first()
         )
         if summary is None:
             logger.warning("Treatment summary %s no longer exists; nothing to build.", summary_id)

@@ -32,3 +32,25 @@ def test_the_summary_reads_a_fixed_number_of_queries_for_2_or_12_sessions(
     assert all(row["peak_bp"] and row["mood"] and row["cadss"] for row in long["course_rows"])
     assert long_queries == short_queries
     assert long_queries <= 15
+
+
+def test_a_generation_costs_a_fixed_number_of_queries_and_reads_the_requester_with_the_lease(
+    patient, prescriber, nurse, private_storage
+):
+    from reports.services import summary_generate
+
+    signed_evaluation(patient, prescriber)
+    given_course(patient, prescriber, nurse, sessions=2)
+    short = queued_summary(patient, prescriber)
+    with CaptureQueriesContext(connection) as short_queries:
+        summary_generate(summary_id=short.pk)
+    given_course(patient, prescriber, nurse, sessions=10, start=START + datetime.timedelta(days=30))
+    long = queued_summary(patient, prescriber)
+    with CaptureQueriesContext(connection) as long_queries:
+        summary_generate(summary_id=long.pk)
+
+    long.refresh_from_db()
+    assert len(long.content["course_rows"]) == 12
+    assert len(long_queries.captured_queries) == len(short_queries.captured_queries)
+    users = [q["sql"] for q in long_queries.captured_queries if 'FROM "ehr_user"' in q["sql"]]
+    assert users == [], "the requester comes with the leased row, not in a query of its own"
