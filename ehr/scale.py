@@ -1333,13 +1333,22 @@ def _reset_sequences() -> None:
 
 
 def _analyze(*models_) -> None:
-    """Refresh the planner's statistics of these tables (all tables when none is named)."""
+    """Refresh the planner's statistics of these tables (all tables when none is named).
+
+    On PostgreSQL, outside a transaction, also vacuum them, as autovacuum does to a
+    database in service: rows just copied in are not yet marked visible to all, so
+    every index-only scan (a user's care-team grants, read from the unique index of
+    the grants table) would visit the table as well, which a clinic's database does
+    not do.
+    """
     q = connection.ops.quote_name
+    vacuum = connection.vendor == "postgresql" and not connection.in_atomic_block
+    command = "VACUUM (ANALYZE)" if vacuum else "ANALYZE"
     with connection.cursor() as cursor:
         if not models_:
-            cursor.execute("ANALYZE")
+            cursor.execute(command)
         for model in models_:
-            cursor.execute(f"ANALYZE {q(model._meta.db_table)}")
+            cursor.execute(f"{command} {q(model._meta.db_table)}")
 
 
 # --- Filler permission rows --------------------------------------------------------------------
