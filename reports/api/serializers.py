@@ -65,6 +65,20 @@ class TreatmentSummarySerializer(ModelSerializer):
         return status_in_words(summary)
 
 
+#: The clinic's own handling of a summary, which the referring provider it is released to
+#: has no use for: how many attempts it took, and which staff accounts requested and signed
+#: it (the PDF names the signer).
+INTERNAL_FIELDS = ("attempts", "requested_by", "signed_by")
+
+
+class ReleasedSummarySerializer(TreatmentSummarySerializer):
+    """What a referring provider sees of a summary released to them: the document."""
+
+    class Meta(TreatmentSummarySerializer.Meta):
+        fields = [f for f in TreatmentSummarySerializer.Meta.fields if f not in INTERNAL_FIELDS]
+        read_only_fields = fields
+
+
 def status_in_words(summary: TreatmentSummary) -> str:
     """Where a summary stands, as the request page shows it while polling."""
     status = TreatmentSummary.Status

@@ -9,7 +9,11 @@ from ehr.models import AuditAction
 from ehr.roles import Capability, can
 from patients.selectors import clinical_patient_get
 from reports import selectors, services
-from reports.api.serializers import SummaryRequestSerializer, TreatmentSummarySerializer
+from reports.api.serializers import (
+    ReleasedSummarySerializer,
+    SummaryRequestSerializer,
+    TreatmentSummarySerializer,
+)
 from reports.downloads import summary_pdf_response
 from reports.filters import SummaryFilter
 
@@ -21,10 +25,12 @@ _409 = OpenApiResponse(description="The summary is not in a state that allows th
 @extend_schema_view(
     list=extend_schema(
         description="Summaries you may see: those of your care team's patients for clinicians, "
-        "those released to you for a referring provider.",
+        "those released to you for a referring provider (without `attempts`, `requested_by` "
+        "and `signed_by`, the clinic's own handling of the summary).",
     ),
     retrieve=extend_schema(
-        description="One summary; poll it for the status while the PDF is generated.",
+        description="One summary; poll it for the status while the PDF is generated. A "
+        "referring provider sees it without `attempts`, `requested_by` and `signed_by`.",
     ),
 )
 class TreatmentSummaryViewSet(ReadOnlyClinicViewSet):
@@ -56,6 +62,18 @@ class TreatmentSummaryViewSet(ReadOnlyClinicViewSet):
 
     def scoped_queryset(self):
         return selectors.summary_list_for_user(user=self.request.user, people=False)
+
+    def get_serializer_class(self):
+        # Closed by default: the clinic's handling of a summary (attempts, staff account
+        # ids) is shown to clinicians only; a referring provider sees the document.
+        request = getattr(self, "request", None)
+        if (
+            request is not None
+            and not self.describing_schema
+            and not can(request.user, Capability.VIEW_SUMMARIES)
+        ):
+            return ReleasedSummarySerializer
+        return super().get_serializer_class()
 
     @extend_schema(
         request=SummaryRequestSerializer,

@@ -57,6 +57,32 @@ def test_the_referrer_reads_and_downloads_a_summary_once_released(
     assert b"".join(download.streaming_content).startswith(b"%PDF")
 
 
+def test_the_referrer_sees_the_document_not_the_clinics_handling_of_it(
+    api, referrer_user, prescriber, signed_summary, release
+):
+    release(signed_summary)
+    shown = [
+        api(referrer_user).get(f"{URL}{signed_summary.pk}/").json(),
+        *api(referrer_user).get(URL).json()["results"],
+    ]
+    # The same summary as its prescriber reads it: the clinic's own fields are there.
+    staff = api(prescriber).get(f"{URL}{signed_summary.pk}/").json()
+    assert staff["requested_by"] == prescriber.pk
+    assert staff["signed_by"] == prescriber.pk
+    assert staff["attempts"] == signed_summary.attempts
+
+    for summary in shown:
+        assert summary["id"] == signed_summary.pk
+        for internal in ("attempts", "requested_by", "signed_by"):
+            assert internal not in summary
+        # What the contract promises every reader of a summary.
+        for field in ("status", "error", "sha256", "page_count", "created_at", "generated_at"):
+            assert field in summary
+        assert summary["signed_at"] is not None
+        assert summary["released_at"] is not None
+        assert summary["pdf_url"].endswith(f"/{signed_summary.pk}/pdf/")
+
+
 def test_another_referrer_never_sees_a_released_summary(
     api, other_referrer_user, other_referrer, signed_summary, release
 ):
