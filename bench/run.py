@@ -660,7 +660,16 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers (3)")
     parser.add_argument(
-        "--conn-max-age", type=int, default=60, help="CONN_MAX_AGE of the app (seconds)"
+        "--conn-max-age",
+        type=int,
+        default=60,
+        help="CONN_MAX_AGE of gunicorn (seconds; 60, as docker-compose.yml's web service)",
+    )
+    parser.add_argument(
+        "--worker-conn-max-age",
+        type=int,
+        default=0,
+        help="CONN_MAX_AGE of the Celery worker (seconds; 0, as docker-compose.yml's worker)",
     )
     parser.add_argument(
         "--weasy-python",
@@ -723,7 +732,8 @@ def main(argv: list[str] | None = None) -> int:
         _dataset() + f" ({seeded})",
         f"- requests as {fixture.cast}",
         f"- server: gunicorn {args.workers} sync workers, DEBUG off, CONN_MAX_AGE "
-        f"{args.conn_max_age}; load: {profile.clients} keep-alive clients for reads, "
+        f"{args.conn_max_age} (the worker's {args.worker_conn_max_age}); load: "
+        f"{profile.clients} keep-alive clients for reads, "
         f"{profile.write_clients} for writes, {profile.rounds} alternated round(s) of "
         f"{profile.seconds:g} s per side after {profile.warmup:g} s warm-up; "
         f"setup {time.perf_counter() - began:.0f} s",
@@ -750,7 +760,11 @@ def main(argv: list[str] | None = None) -> int:
             bare_render = bench.pdf(Path(args.weasy_python))
         if "e2e" in groups:
             print("... e2e", flush=True)
-            worker = servers.celery_worker(env=env, queue=queue, log=OUT / "worker.log")
+            worker = servers.celery_worker(
+                env={**env, "CONN_MAX_AGE": str(args.worker_conn_max_age)},
+                queue=queue,
+                log=OUT / "worker.log",
+            )
             bench.end_to_end(bare_render)
     finally:
         for process in (worker, gunicorn):
