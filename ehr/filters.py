@@ -6,6 +6,7 @@ so a page and the API always find the same rows.
 """
 
 import datetime
+import re
 
 from django import forms
 from django.db.models import Q
@@ -17,15 +18,26 @@ from drf_spectacular.utils import extend_schema_field
 from ehr.models import AuditAction, AuditEvent, User
 
 
+class _WholeNumberField(forms.IntegerField):
+    """Digits only: Django's own integer field also reads ``12.0`` as 12."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if not re.fullmatch(r"-?[0-9]+", str(value)):
+            raise forms.ValidationError("Enter a whole number.", code="invalid")
+        return super().to_python(value)
+
+
 @extend_schema_field(OpenApiTypes.INT)
 class IdFilter(filters.NumberFilter):
-    """A related record's id, as a plain whole number.
+    """A related record's id, as a plain whole number (digits; anything else answers 400).
 
     Unlike a model choice, it never checks that the id exists: an id the user
     may not see, or one that does not exist, matches nothing and reads the same.
     """
 
-    field_class = forms.IntegerField
+    field_class = _WholeNumberField
 
 
 class _StrictBooleanField(forms.NullBooleanField):

@@ -49,7 +49,7 @@ def test_nurse_filtering_by_her_own_patient_finds_the_records(api, nurse, patien
     assert [row["patient"] for row in response.json()["results"]] == [patient.pk]
 
 
-@pytest.mark.parametrize("value", ["abc", "1.5"])
+@pytest.mark.parametrize("value", ["abc", "1.5", "0.0", "12.0", " 7", "1e2", "+3", "٣"])
 def test_an_id_filter_that_is_not_a_whole_number_is_400(api, nurse, value):
     response = api(nurse).get("/api/v1/evaluations/", {"patient": value})
 
