@@ -246,8 +246,10 @@ def sessions_for_day(*, user, day: datetime.date) -> QuerySet[InfusionSession]:
 
 def session_chart(*, user, pk) -> InfusionSession:
     """One session with its whole flowsheet prefetched (vitals, side effects, mood notes,
-    amendments, scales), or 404. For the charting screen."""
-    queryset = session_list_for_user(user=user).prefetch_related(
+    amendments, scales) and what its patient's readiness for treatment reads (which the
+    dose verification and the start both show), or 404. For the charting screen."""
+    queryset = sessions_with_treatment_readiness(session_list_for_user(user=user))
+    queryset = queryset.prefetch_related(
         Prefetch(
             "vitals",
             queryset=VitalSign.objects.select_related(

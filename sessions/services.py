@@ -694,10 +694,12 @@ def dose_verification_blockers(*, session: InfusionSession, user) -> list[str]:
     """Everything that stops ``user`` verifying the dose now (empty: they may).
 
     ``dose_verifier_refusal`` first, then the session's state: only a scheduled,
-    unsigned session whose dose is not yet verified, and only a dose within the
-    order and the 0.1–1.0 mg/kg range unless a prescriber's override covers it.
-    The service enforces exactly this list; the charting screen shows it beside
-    the disabled button.
+    unsigned session whose dose is not yet verified, of a patient still ready for
+    treatment (``treatment_readiness_errors``: no dose is prepared for a patient a
+    later evaluation found not eligible; the start, which locks the patient, stays
+    the gate), and only a dose within the order and the 0.1–1.0 mg/kg range unless
+    a prescriber's override covers it. The service enforces exactly this list; the
+    charting screen shows it beside the disabled button.
     """
     blockers = []
     refusal = dose_verifier_refusal(session=session, user=user)
@@ -714,6 +716,7 @@ def dose_verification_blockers(*, session: InfusionSession, user) -> list[str]:
             f"The dose was already verified by {session.dose_verified_by} at "
             f"{timezone.localtime(session.dose_verified_at):%H:%M}."
         )
+    blockers += treatment_readiness_errors(patient=session.course.patient)
     errors = session_dose_limit_errors(session)
     if errors:
         blockers.append("This dose cannot be verified: " + " ".join(errors.values()))

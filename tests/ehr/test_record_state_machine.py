@@ -459,7 +459,8 @@ def test_signed_records_never_change_and_every_read_is_audited(cast):
         ClinicRecords,
         settings=settings(
             max_examples=EXAMPLES,
-            stateful_step_count=25,
+            # Long enough that most runs give, sign and then try to change a session.
+            stateful_step_count=50,
             deadline=None,
             derandomize=DERANDOMIZE,
             database=None,
@@ -467,8 +468,9 @@ def test_signed_records_never_change_and_every_read_is_audited(cast):
         ),
     )
     # The runs went as far as the rules under test, not only the first steps (a handful
-    # of runs may not, so this is asserted from the suite's 15 runs up).
-    if EXAMPLES >= 15:
+    # of runs may not, so this is asserted from the suite's 15 runs up; new input on
+    # every run, scripts/fuzz's FUZZ_RANDOM, may by chance sign no session at all).
+    if EXAMPLES >= 15 and DERANDOMIZE:
         assert reached["a session was signed"] and reached["a locked record refused an edit"], (
             reached
         )

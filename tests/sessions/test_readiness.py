@@ -1,6 +1,7 @@
 """A patient is given infusions only while still ready for treatment: the latest signed
 evaluation eligible, a consent on file, and not discharged or declined. Checked when a
-course is ordered, when a session is scheduled and when an infusion starts."""
+course is ordered, when a session is scheduled, when its dose is verified (no dose is
+prepared for a patient who may not be treated) and when an infusion starts."""
 
 import datetime
 import threading
@@ -14,7 +15,11 @@ from patients import services as patient_services
 from patients.models import Evaluation, Patient
 from sessions import services
 from sessions.monitoring import current_protocol
-from sessions.services import start_blockers, treatment_readiness_errors
+from sessions.services import (
+    dose_verification_blockers,
+    start_blockers,
+    treatment_readiness_errors,
+)
 from tests.factories import PatientFactory
 from tests.patients.factories import ConsentFactory, EvaluationFactory, no_contraindications
 from tests.sessions.factories import InfusionSessionFactory, TreatmentCourseFactory
@@ -61,6 +66,47 @@ def test_a_later_signed_not_eligible_evaluation_stops_the_start(
     assert "records eligibility 'not eligible'" in response.json()["detail"]
     ready_session.refresh_from_db()
     assert ready_session.status == "scheduled"
+
+
+def _verify(client, session):
+    return client.post(f"/api/v1/sessions/{session.pk}/verify-dose/", {})
+
+
+def test_a_later_signed_not_eligible_evaluation_stops_the_dose_verification(
+    api, prescriber, session
+):
+    _not_eligible_found_later(session.course.patient, prescriber)
+
+    blockers = dose_verification_blockers(session=session, user=prescriber)
+    response = _verify(api(prescriber), session)
+
+    assert response.status_code == 409
+    assert "records eligibility 'not eligible'" in response.json()["detail"]
+    assert response.json()["detail"] == " ".join(blockers)
+    session.refresh_from_db()
+    assert session.dose_verified_at is None and session.dose_verified_by is None
+
+
+@pytest.mark.parametrize(
+    ("eligibility", "signed"),
+    [
+        (Evaluation.Eligibility.NOT_ELIGIBLE, False),  # not signed: it decides nothing yet
+        (Evaluation.Eligibility.ELIGIBLE_WITH_PRECAUTIONS, True),
+    ],
+)
+def test_a_re_evaluation_that_still_allows_treatment_lets_the_dose_be_verified(
+    api, prescriber, session, eligibility, signed
+):
+    EvaluationFactory(
+        patient=session.course.patient,
+        evaluated_on=timezone.localdate(),
+        signed_by=prescriber if signed else None,
+        eligibility=eligibility,
+        precautions="Blood pressure checked twice before each infusion.",
+    )
+
+    assert dose_verification_blockers(session=session, user=prescriber) == []
+    assert _verify(api(prescriber), session).status_code == 200
 
 
 def test_a_later_signed_not_eligible_evaluation_stops_scheduling(api, nurse, prescriber, course):
