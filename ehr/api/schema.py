@@ -3,9 +3,10 @@
 Every ``ClinicViewSet`` answers 401 without a valid token and 403 when the role
 does not allow the action; with an id in the path, 404 for a record the user may
 not see; a list, 400 for a malformed filter and 404 for a page past the end; a
-write, 400 with field-level messages. ``ClinicAutoSchema`` adds these to each
-operation unless the view documents that status itself (``@extend_schema``), so
-views only describe what is particular to them (a 409, a 202). A decimal (sent
+write, 400 with field-level messages and 415 for a body that is not JSON.
+``ClinicAutoSchema`` adds these to each operation unless the view documents that
+status itself (``@extend_schema``), so views only describe what is particular to
+them (a 409, a 202). A decimal (sent
 as a string) is described by a pattern that needs at least one digit, as the
 field does. An optional query parameter may be sent empty (``?status=``), which
 reads as not sent: the schema says so with ``allowEmptyValue``.
@@ -23,6 +24,7 @@ NOT_FOUND = "No such record among those you may see"
 NO_SUCH_PAGE = "No such page of results"
 INVALID_FILTER = "Invalid filter value"
 INVALID_INPUT = "Invalid input: field-level messages"
+UNSUPPORTED_BODY = "The body is not JSON (Content-Type: application/json)"
 
 
 class ClinicAutoSchema(AutoSchema):
@@ -57,6 +59,7 @@ class ClinicAutoSchema(AutoSchema):
             refusals.append(("404", NOT_FOUND))
         if self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None:
             refusals.append(("400", INVALID_INPUT))
+            refusals.append(("415", UNSUPPORTED_BODY))
         if self.method == "GET" and self._is_list_view():
             if self.get_filter_backends():
                 refusals.append(("400", INVALID_FILTER))

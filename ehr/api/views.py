@@ -100,6 +100,7 @@ class TokenView(AuditedAPIMixin, APIView):
             400: OpenApiResponse(description="Missing fields or a wrong one-time code"),
             401: OpenApiResponse(description="Wrong username or password"),
             403: OpenApiResponse(description="A second factor must be enrolled first"),
+            415: OpenApiResponse(description="A body that is not JSON, a form or multipart"),
             429: OpenApiResponse(description="Locked out after repeated failed sign-ins"),
         },
         auth=[],

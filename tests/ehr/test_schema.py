@@ -59,7 +59,7 @@ def test_every_write_documents_invalid_input_and_takes_json_only(schema):
     for path, method, operation in operations(schema):
         if "requestBody" in operation:
             assert list(operation["requestBody"]["content"]) == ["application/json"], path
-            assert "400" in operation["responses"], f"{method.upper()} {path}"
+            assert {"400", "415"} <= set(operation["responses"]), f"{method.upper()} {path}"
 
 
 def test_a_form_encoded_body_is_refused_with_415(api, nurse, patient):
@@ -70,6 +70,15 @@ def test_a_form_encoded_body_is_refused_with_415(api, nurse, patient):
     )
 
     assert response.status_code == 415
+
+
+def test_the_token_endpoint_documents_the_415_it_gives_a_body_it_cannot_read(schema, client):
+    operation = schema["paths"]["/api/v1/auth/token/"]["post"]
+
+    response = client.post("/api/v1/auth/token/", "username=a", content_type="text/plain")
+
+    assert response.status_code == 415
+    assert "415" in operation["responses"]
 
 
 def test_page_zero_and_a_page_past_the_end_are_404(api, nurse, patient):
