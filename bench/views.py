@@ -36,7 +36,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from patients.api.serializers import PatientSerializer
-from reports.api.serializers import TreatmentSummarySerializer
+from reports.api.serializers import ReleasedSummarySerializer
 from sessions.api.serializers import SessionSerializer, VitalSignSerializer
 from sessions.models import MonitoringProtocol, VitalSign
 
@@ -107,7 +107,7 @@ class BareVitalsList(_SameRows, generics.ListAPIView):
 
 
 class BareSummaryList(_SameRows, generics.ListAPIView):
-    shown = TreatmentSummarySerializer
+    shown = ReleasedSummarySerializer  # what the referrer is shown
 
     def rows(self, queryset):
         return queryset.filter(released_to__user=self.request.user)
