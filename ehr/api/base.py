@@ -22,6 +22,7 @@ from ehr.api.permissions import HasCapability
 from ehr.api.schema import ClinicAutoSchema
 from ehr.audit import audit_record, object_type_of
 from ehr.models import AuditAction
+from ehr.roles import can
 
 _DENIED = {status.HTTP_401_UNAUTHORIZED, status.HTTP_403_FORBIDDEN, status.HTTP_404_NOT_FOUND}
 
@@ -131,6 +132,15 @@ class ClinicViewSet(AuditedAPIMixin, viewsets.GenericViewSet):
     def describing_schema(self) -> bool:
         """Whether drf-spectacular instantiated this view to describe it."""
         return getattr(self, "swagger_fake_view", False)
+
+    def requester_lacks(self, capability) -> bool:
+        """Whether the requesting user lacks ``capability``, so is shown less (a narrower
+        serializer, fewer filters). Closed by default: any user without it; the schema
+        describes the full shape."""
+        request = getattr(self, "request", None)
+        return (
+            request is not None and not self.describing_schema and not can(request.user, capability)
+        )
 
     def get_queryset(self):
         if self.describing_schema:

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from ehr.api.base import ReadCreateViewSet, ReadOnlyClinicViewSet
 from ehr.models import AuditAction
 from ehr.records import ensure_unsigned
-from ehr.roles import Capability, can
+from ehr.roles import Capability
 from patients import selectors, services
 from patients.api.serializers import (
     AcknowledgeSerializer,
@@ -128,13 +128,8 @@ class PatientViewSet(mixins.UpdateModelMixin, ReadCreateViewSet):
         return super().get_serializer_class()
 
     def _identification_only(self) -> bool:
-        """Whether the requesting user sees a patient's identification only (closed by default)."""
-        request = getattr(self, "request", None)
-        return (
-            request is not None
-            and not self.describing_schema
-            and not can(request.user, Capability.VIEW_PATIENT_DETAILS)
-        )
+        """Whether the requesting user sees a patient's identification only."""
+        return self.requester_lacks(Capability.VIEW_PATIENT_DETAILS)
 
     def perform_create(self, serializer):
         self.save_with(services.patient_create, serializer)

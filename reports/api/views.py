@@ -64,14 +64,9 @@ class TreatmentSummaryViewSet(ReadOnlyClinicViewSet):
         return selectors.summary_list_for_user(user=self.request.user, people=False)
 
     def get_serializer_class(self):
-        # Closed by default: the clinic's handling of a summary (attempts, staff account
-        # ids) is shown to clinicians only; a referring provider sees the document.
-        request = getattr(self, "request", None)
-        if (
-            request is not None
-            and not self.describing_schema
-            and not can(request.user, Capability.VIEW_SUMMARIES)
-        ):
+        # The clinic's handling of a summary (attempts, staff account ids) is shown to
+        # clinicians only; a referring provider sees the document.
+        if self.requester_lacks(Capability.VIEW_SUMMARIES):
             return ReleasedSummarySerializer
         return super().get_serializer_class()
 
