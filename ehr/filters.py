@@ -17,6 +17,10 @@ from drf_spectacular.utils import extend_schema_field
 
 from ehr.models import AuditAction, AuditEvent, User
 
+#: A whole number as a query parameter: ASCII digits, optionally a minus (not ``12.0``,
+#: ``+3``, `` 7`` or other scripts' digits). Id filters and the page size read it.
+WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+
 
 class _WholeNumberField(forms.IntegerField):
     """Digits only: Django's own integer field also reads ``12.0`` as 12."""
@@ -24,7 +28,7 @@ class _WholeNumberField(forms.IntegerField):
     def to_python(self, value):
         if value in self.empty_values:
             return None
-        if not re.fullmatch(r"-?[0-9]+", str(value)):
+        if not WHOLE_NUMBER.fullmatch(str(value)):
             raise forms.ValidationError("Enter a whole number.", code="invalid")
         return super().to_python(value)
 

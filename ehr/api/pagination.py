@@ -1,10 +1,8 @@
-import re
-
 from django.db.models import QuerySet
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 
-_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+from ehr.filters import WHOLE_NUMBER
 
 
 class _CountedFirstPage:
@@ -39,7 +37,7 @@ class StandardPagination(PageNumberPagination):
 
     def get_page_size(self, request):
         value = request.query_params.get(self.page_size_query_param, "")
-        if value and not _WHOLE_NUMBER.fullmatch(value):
+        if value and not WHOLE_NUMBER.fullmatch(value):
             raise ValidationError(
                 {self.page_size_query_param: [f"A whole number (at most {self.max_page_size})."]}
             )
