@@ -10,6 +10,7 @@ from ehr.roles import Capability, can
 from patients.selectors import clinical_patient_get
 from reports import selectors, services
 from reports.api.serializers import (
+    INTERNAL_FIELDS,
     ReleasedSummarySerializer,
     SummaryRequestSerializer,
     TreatmentSummarySerializer,
@@ -20,17 +21,18 @@ from reports.filters import SummaryFilter
 # 401, 403, 404 and 400 (input, filters) are documented for every endpoint by
 # ehr.api.schema.ClinicAutoSchema; views add what is particular to them.
 _409 = OpenApiResponse(description="The summary is not in a state that allows this")
+_INTERNAL = ", ".join(f"`{name}`" for name in INTERNAL_FIELDS)
 
 
 @extend_schema_view(
     list=extend_schema(
         description="Summaries you may see: those of your care team's patients for clinicians, "
-        "those released to you for a referring provider (without `attempts`, `requested_by` "
-        "and `signed_by`, the clinic's own handling of the summary).",
+        f"those released to you for a referring provider (without {_INTERNAL}, the clinic's "
+        "own handling of the summary).",
     ),
     retrieve=extend_schema(
         description="One summary; poll it for the status while the PDF is generated. A "
-        "referring provider sees it without `attempts`, `requested_by` and `signed_by`.",
+        f"referring provider sees it without {_INTERNAL}.",
     ),
 )
 class TreatmentSummaryViewSet(ReadOnlyClinicViewSet):
