@@ -1,9 +1,10 @@
 import copy
 from collections.abc import Mapping
 
+from django.db import models
 from django.utils.functional import cached_property
 from rest_framework import serializers
-from rest_framework.fields import Field, SkipField
+from rest_framework.fields import Field, SkipField, empty
 from rest_framework.relations import (
     ManyRelatedField,
     PKOnlyObject,
@@ -20,6 +21,21 @@ _NESTING = (
     serializers.BaseSerializer,
     ManyRelatedField,
 )
+
+
+class CharField(serializers.CharField):
+    """DRF's ``CharField``, whose ``max_length`` counts the text as it was sent.
+
+    DRF trims leading and trailing whitespace before it checks the length, so a text
+    over the limit only by its whitespace was accepted, cut to fit, although the
+    schema's ``maxLength`` says it is too long. This field refuses it with the same
+    message as any other text over the limit; the stored text is still trimmed.
+    """
+
+    def run_validation(self, data=empty):
+        if self.max_length is not None and isinstance(data, str) and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().run_validation(data)
 
 
 def _copy_field(field: Field) -> Field:
@@ -66,10 +82,18 @@ class ModelSerializer(serializers.ModelSerializer):
     copies (``_copy_field``), as DRF gives each instance its own copy of the
     declared fields.
 
+    Text columns are read by ``CharField`` (their limit counts the text as sent).
+
     Output is DRF's, computed with less machinery: a field that shows a model
     column (or a foreign key as its id) reads the attribute directly instead of
     through DRF's generic attribute walk; every other field goes through DRF.
     """
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: CharField,
+        models.TextField: CharField,
+    }
 
     def get_fields(self):
         cls = type(self)
@@ -151,7 +175,7 @@ class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
 
 
 class UserSerializer(ModelSerializer):
-    password = serializers.CharField(
+    password = CharField(
         write_only=True,
         required=False,
         style={"input_type": "password"},
@@ -204,11 +228,11 @@ class AuditEventSerializer(ModelSerializer):
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(
+    username = CharField(max_length=150)
+    password = CharField(
         max_length=128, style={"input_type": "password"}, trim_whitespace=False
     )
-    otp = serializers.CharField(max_length=12, required=False, allow_blank=True)
+    otp = CharField(max_length=12, required=False, allow_blank=True)
 
 
 class TokenSerializer(serializers.Serializer):

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ehr.api.serializers import ModelSerializer, ScopedPrimaryKeyField
+from ehr.api.serializers import CharField, ModelSerializer, ScopedPrimaryKeyField
 from ehr.models import User
 from ehr.selectors import clinician_list
 from patients import selectors
@@ -32,7 +32,7 @@ from sessions.selectors import session_list_for_user
 
 
 class ReferringProviderSerializer(ModelSerializer):
-    npi = serializers.CharField(
+    npi = CharField(
         max_length=10,
         min_length=10,
         help_text="National Provider Identifier: 10 digits, Luhn check digit (prefix 80840).",
@@ -122,7 +122,7 @@ class CareTeamChangeSerializer(serializers.Serializer):
 
 
 class BreakGlassRequestSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000)
+    reason = CharField(max_length=2000)
 
 
 class BreakGlassAccessSerializer(ModelSerializer):
@@ -159,7 +159,7 @@ class SafetyAlertSerializer(ModelSerializer):
 
 
 class AcknowledgeSerializer(serializers.Serializer):
-    note = serializers.CharField(
+    note = CharField(
         max_length=5000, help_text="What was done about the alert (required)."
     )
 

@@ -4,7 +4,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ehr.api.serializers import ModelSerializer
+from ehr.api.serializers import CharField, ModelSerializer
 from reports.models import TreatmentSummary
 
 
@@ -12,7 +12,7 @@ class SummaryRequestSerializer(serializers.Serializer):
     patient = serializers.IntegerField(min_value=1, help_text="Id of a patient on your care team.")
     period_start = serializers.DateField(required=False, allow_null=True)
     period_end = serializers.DateField(required=False, allow_null=True)
-    comment = serializers.CharField(
+    comment = CharField(
         required=False,
         allow_blank=True,
         max_length=5000,

@@ -148,3 +148,50 @@ def test_fields_are_bound_to_their_own_serializer(patient, nurse):
     one, two = VitalSignSerializer(), VitalSignSerializer()
     assert one.fields["alerts"].child is not two.fields["alerts"].child
     assert two.fields["alerts"].child.parent is two.fields["alerts"]
+
+
+def _api_text_fields():
+    """Every writable text field with a length limit of every API serializer."""
+    classes = set(_api_serializers())
+    for module in API_MODULES:
+        classes.update(
+            value
+            for value in vars(module).values()
+            if isinstance(value, type)
+            and issubclass(value, serializers.Serializer)
+            and value.__module__ == module.__name__
+        )
+    for cls in sorted(classes, key=lambda cls: cls.__qualname__):
+        for name, field in cls().fields.items():
+            if (
+                isinstance(field, serializers.CharField)
+                and field.max_length is not None
+                and not field.read_only
+            ):
+                yield f"{cls.__qualname__}.{name}", field
+
+
+def test_every_limited_api_text_field_counts_the_text_as_sent():
+    fields = dict(_api_text_fields())
+    plain = sorted(
+        name for name, field in fields.items() if type(field) is serializers.CharField
+    )
+
+    assert plain == []
+    assert "PatientSerializer.first_name" in fields
+    assert "AcknowledgeSerializer.note" in fields
+
+
+@pytest.mark.parametrize(
+    ("sent", "valid"),
+    [("x" * 150, True), (" " + "x" * 149, True), ("x" * 150 + " ", False), ("\t" + "x" * 150, False)],
+)
+def test_a_column_s_length_limit_counts_whitespace_at_either_end(sent, valid):
+    field = patients.api.serializers.PatientSerializer().fields["first_name"]
+
+    if valid:
+        assert field.run_validation(sent) == sent.strip()
+    else:
+        with pytest.raises(serializers.ValidationError) as refused:
+            field.run_validation(sent)
+        assert refused.value.detail == ["Ensure this field has no more than 150 characters."]

@@ -271,3 +271,17 @@ def test_assessment_list_queries_stay_constant(api, nurse, patient, django_asser
 
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert client.get(URL).json()["count"] == 27
+
+
+def test_an_acknowledgement_note_counts_its_length_as_sent(api, prescriber, patient):
+    alert = SafetyAlertFactory(patient=patient)
+    url = f"{alerts_url(patient)}{alert.pk}/acknowledge/"
+
+    over = api(prescriber).post(url, {"note": "\u00a0" + "x" * 5000})
+    at_limit = api(prescriber).post(url, {"note": " " + "x" * 4999})
+
+    assert over.status_code == 400
+    assert over.json()["note"] == ["Ensure this field has no more than 5000 characters."]
+    assert at_limit.status_code == 200, at_limit.json()
+    alert.refresh_from_db()
+    assert alert.note == "x" * 4999
