@@ -13,6 +13,7 @@ import logging
 
 from django.conf import settings
 
+from ehr.database import insert_new
 from ehr.models import AuditAction, AuditEvent
 
 logger = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def audit_record(
         object_type = object_type or object_type_of(obj)
         object_id = object_id if object_id is not None else obj.pk
         patient = patient if patient is not None else patient_of(obj)
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         user=user,
         username=(username or (user.get_username() if user else ""))[:150],
         action=str(action),
@@ -98,3 +99,5 @@ def audit_record(
         status_code=status_code,
         detail=detail[:500],
     )
+    insert_new(event)
+    return event

@@ -229,9 +229,7 @@ class AuditEventSerializer(ModelSerializer):
 
 class TokenRequestSerializer(serializers.Serializer):
     username = CharField(max_length=150)
-    password = CharField(
-        max_length=128, style={"input_type": "password"}, trim_whitespace=False
-    )
+    password = CharField(max_length=128, style={"input_type": "password"}, trim_whitespace=False)
     otp = CharField(max_length=12, required=False, allow_blank=True)
 
 

@@ -159,9 +159,7 @@ class SafetyAlertSerializer(ModelSerializer):
 
 
 class AcknowledgeSerializer(serializers.Serializer):
-    note = CharField(
-        max_length=5000, help_text="What was done about the alert (required)."
-    )
+    note = CharField(max_length=5000, help_text="What was done about the alert (required).")
 
 
 # --- Consents -----------------------------------------------------------------------------------

@@ -173,9 +173,7 @@ def _api_text_fields():
 
 def test_every_limited_api_text_field_counts_the_text_as_sent():
     fields = dict(_api_text_fields())
-    plain = sorted(
-        name for name, field in fields.items() if type(field) is serializers.CharField
-    )
+    plain = sorted(name for name, field in fields.items() if type(field) is serializers.CharField)
 
     assert plain == []
     assert "PatientSerializer.first_name" in fields
@@ -184,7 +182,12 @@ def test_every_limited_api_text_field_counts_the_text_as_sent():
 
 @pytest.mark.parametrize(
     ("sent", "valid"),
-    [("x" * 150, True), (" " + "x" * 149, True), ("x" * 150 + " ", False), ("\t" + "x" * 150, False)],
+    [
+        ("x" * 150, True),
+        (" " + "x" * 149, True),
+        ("x" * 150 + " ", False),
+        ("\t" + "x" * 150, False),
+    ],
 )
 def test_a_column_s_length_limit_counts_whitespace_at_either_end(sent, valid):
     field = patients.api.serializers.PatientSerializer().fields["first_name"]

@@ -1,9 +1,12 @@
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.db.models.signals import post_save
 
 from ehr.api.base import AuditedAPIMixin
 from ehr.api.permissions import HasCapability
-from ehr.models import AuditEvent, AuditEventImmutable
+from ehr.audit import audit_record
+from ehr.database import insert_new
+from ehr.models import AuditAction, AuditEvent, AuditEventImmutable
 from tests.api_routes import api_views
 
 pytestmark = pytest.mark.django_db
@@ -172,3 +175,47 @@ def test_every_api_view_is_audited_and_role_checked():
         assert view_class is not None and issubclass(view_class, AuditedAPIMixin), route
         if not view_class.audit_exempt:
             assert any(issubclass(p, HasCapability) for p in view_class.permission_classes), route
+
+
+def test_an_event_is_written_as_the_orm_would_write_it(rf, nurse, patient):
+    request = rf.get(f"/api/v1/patients/{patient.pk}/", REMOTE_ADDR="192.0.2.7")
+    request.user = nurse
+
+    event = audit_record(action=AuditAction.VIEW, request=request, obj=patient, status_code=200)
+
+    stored = AuditEvent.objects.get()
+    assert stored.pk == event.pk
+    assert (stored.at, stored.user, stored.username) == (event.at, nurse, nurse.username)
+    assert stored.at.tzinfo is not None
+    assert (stored.action, stored.object_type, stored.object_id) == (
+        "view",
+        "patient",
+        str(patient.pk),
+    )
+    assert (stored.patient_id, stored.ip, stored.path) == (
+        patient.pk,
+        "192.0.2.7",
+        f"/api/v1/patients/{patient.pk}/",
+    )
+    assert (stored.method, stored.status_code, stored.detail) == ("GET", 200, "")
+    assert event._state.adding is False
+    second = audit_record(action=AuditAction.LIST, request=request, object_type="patient")
+    assert second.pk > event.pk
+
+
+def test_the_single_statement_insert_refuses_what_it_cannot_write(nurse, patient):
+    event = audit_record(action=AuditAction.VIEW, user=nurse, obj=patient)
+
+    with pytest.raises(ValueError):
+        insert_new(event)
+
+    def listener(**kwargs):
+        pass
+
+    post_save.connect(listener, sender=AuditEvent)
+    try:
+        with pytest.raises(TypeError):
+            insert_new(AuditEvent(action=AuditAction.VIEW))
+    finally:
+        post_save.disconnect(listener, sender=AuditEvent)
+    assert AuditEvent.objects.count() == 1
