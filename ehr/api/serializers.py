@@ -38,6 +38,20 @@ class CharField(serializers.CharField):
         return super().run_validation(data)
 
 
+class RelatedIdField(serializers.PrimaryKeyRelatedField):
+    """DRF's ``PrimaryKeyRelatedField``, refusing an empty string.
+
+    DRF reads ``""`` as null for a relation (a habit of HTML forms), so ``{"user": ""}``
+    unlinked a record although the schema asks for an id or null. The API takes JSON
+    only, where null is written ``null``: ``""`` is refused like any other text.
+    """
+
+    def run_validation(self, data=empty):
+        if data == "":
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().run_validation(data)
+
+
 def _copy_field(field: Field) -> Field:
     """A copy of an unbound field for one serializer instance to bind.
 
@@ -82,13 +96,15 @@ class ModelSerializer(serializers.ModelSerializer):
     copies (``_copy_field``), as DRF gives each instance its own copy of the
     declared fields.
 
-    Text columns are read by ``CharField`` (their limit counts the text as sent).
+    Text columns are read by ``CharField`` (their limit counts the text as sent), and
+    relations by ``RelatedIdField`` (an empty string is not null).
 
     Output is DRF's, computed with less machinery: a field that shows a model
     column (or a foreign key as its id) reads the attribute directly instead of
     through DRF's generic attribute walk; every other field goes through DRF.
     """
 
+    serializer_related_field = RelatedIdField
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.CharField: CharField,
@@ -158,7 +174,7 @@ class ModelSerializer(serializers.ModelSerializer):
         return ret
 
 
-class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
+class ScopedPrimaryKeyField(RelatedIdField):
     """An id among the records ``selector(user=<the requesting user>)`` returns.
 
     An id outside that set is refused exactly like one that does not exist, so

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ehr.api.serializers import CharField, ModelSerializer, ScopedPrimaryKeyField
+from ehr.api.serializers import CharField, ModelSerializer, RelatedIdField, ScopedPrimaryKeyField
 from ehr.models import User
 from ehr.selectors import clinician_list
 from patients import selectors
@@ -37,7 +37,7 @@ class ReferringProviderSerializer(ModelSerializer):
         min_length=10,
         help_text="National Provider Identifier: 10 digits, Luhn check digit (prefix 80840).",
     )
-    user = serializers.PrimaryKeyRelatedField(
+    user = RelatedIdField(
         queryset=User.objects.all(),
         required=False,
         allow_null=True,
@@ -55,7 +55,7 @@ class ReferringProviderSerializer(ModelSerializer):
 class PatientSerializer(ModelSerializer):
     care_team = serializers.SerializerMethodField(help_text="User ids of the care team.")
     primary_diagnosis_label = serializers.SerializerMethodField()
-    responsible_prescriber = serializers.PrimaryKeyRelatedField(
+    responsible_prescriber = RelatedIdField(
         queryset=User.objects.all(), required=False, allow_null=True
     )
 
@@ -117,7 +117,7 @@ class ReferredPatientSerializer(ModelSerializer):
 
 
 class CareTeamChangeSerializer(serializers.Serializer):
-    user = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
+    user = RelatedIdField(queryset=User.objects.all())
     action = serializers.ChoiceField(choices=[CARE_TEAM_ADD, CARE_TEAM_REMOVE])
 
 
@@ -209,7 +209,7 @@ class ContraindicationsField(serializers.Field):
 
 class EvaluationSerializer(ModelSerializer):
     patient = ScopedPrimaryKeyField(selector=selectors.clinical_patient_list_for_user)
-    evaluator = serializers.PrimaryKeyRelatedField(
+    evaluator = RelatedIdField(
         queryset=clinician_list(active_only=False),
         required=False,
         help_text="Defaults to the requesting clinician.",

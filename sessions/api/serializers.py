@@ -13,7 +13,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ehr.api.serializers import ModelSerializer
+from ehr.api.serializers import ModelSerializer, RelatedIdField
 from ehr.selectors import clinician_list
 from patients.selectors import clinical_patient_list_for_user
 from sessions import dosing, monitoring, services
@@ -33,21 +33,21 @@ def _request_user(serializer):
     return getattr(request, "user", None)
 
 
-class ClinicalPatientField(serializers.PrimaryKeyRelatedField):
+class ClinicalPatientField(RelatedIdField):
     """A patient among those the requesting user may chart; others read as not existing."""
 
     def get_queryset(self):
         return clinical_patient_list_for_user(user=_request_user(self.parent))
 
 
-class CourseField(serializers.PrimaryKeyRelatedField):
+class CourseField(RelatedIdField):
     def get_queryset(self):
         from sessions.selectors import course_list_for_user
 
         return course_list_for_user(user=_request_user(self.parent))
 
 
-class ClinicianField(serializers.PrimaryKeyRelatedField):
+class ClinicianField(RelatedIdField):
     def get_queryset(self):
         return clinician_list()
 
@@ -204,7 +204,7 @@ class SessionSerializer(ModelSerializer):
     next_vitals_due_at = serializers.SerializerMethodField()
     vitals_overdue = serializers.SerializerMethodField()
     protocol_version = serializers.IntegerField(source="protocol.version", read_only=True)
-    dose_prepared_by = serializers.PrimaryKeyRelatedField(
+    dose_prepared_by = RelatedIdField(
         read_only=True,
         help_text="Who prepared the dose as it stands: the creator, or whoever last changed a "
         "dose value or recorded an override. Neither they nor the creator may verify it.",

@@ -14,12 +14,13 @@ import datetime
 import pytest
 from django.utils import timezone
 from rest_framework import serializers
+from rest_framework.relations import RelatedField
 from rest_framework.test import APIRequestFactory
 
 import patients.api.serializers
 import reports.api.serializers
 import sessions.api.serializers
-from ehr.api.serializers import ModelSerializer
+from ehr.api.serializers import ModelSerializer, RelatedIdField
 from ehr.models import AuditEvent
 from tests.patients.factories import (
     AssessmentFactory,
@@ -150,8 +151,8 @@ def test_fields_are_bound_to_their_own_serializer(patient, nurse):
     assert two.fields["alerts"].child.parent is two.fields["alerts"]
 
 
-def _api_text_fields():
-    """Every writable text field with a length limit of every API serializer."""
+def _api_serializer_classes() -> list[type[serializers.Serializer]]:
+    """Every serializer of the API modules and every API ``ModelSerializer``."""
     classes = set(_api_serializers())
     for module in API_MODULES:
         classes.update(
@@ -161,7 +162,12 @@ def _api_text_fields():
             and issubclass(value, serializers.Serializer)
             and value.__module__ == module.__name__
         )
-    for cls in sorted(classes, key=lambda cls: cls.__qualname__):
+    return sorted(classes, key=lambda cls: cls.__qualname__)
+
+
+def _api_text_fields():
+    """Every writable text field with a length limit of every API serializer."""
+    for cls in _api_serializer_classes():
         for name, field in cls().fields.items():
             if (
                 isinstance(field, serializers.CharField)
@@ -198,3 +204,19 @@ def test_a_column_s_length_limit_counts_whitespace_at_either_end(sent, valid):
         with pytest.raises(serializers.ValidationError) as refused:
             field.run_validation(sent)
         assert refused.value.detail == ["Ensure this field has no more than 150 characters."]
+
+
+def test_no_api_relation_reads_an_empty_string_as_null():
+    plain, relations = [], []
+    for cls in _api_serializer_classes():
+        for name, field in cls().fields.items():
+            field = getattr(field, "child_relation", field)
+            if isinstance(field, RelatedField) and not field.read_only:
+                relations.append(f"{cls.__qualname__}.{name}")
+                if not isinstance(field, RelatedIdField):
+                    plain.append(f"{cls.__qualname__}.{name}")
+
+    assert plain == []
+    assert "ReferringProviderSerializer.user" in relations
+    assert "SessionUpdateSerializer.nurse" in relations
+    assert "PatientSerializer.referring_provider" in relations  # built from the model

@@ -67,6 +67,23 @@ def test_one_portal_account_links_to_one_provider(api, admin_user, referrer, ref
     assert "user" in response.json()
 
 
+def test_an_empty_string_does_not_unlink_the_portal_account(api, admin_user, referrer):
+    """Null is written null: an empty string for a relation is refused, not read as null."""
+    url = f"{URL}{referrer.pk}/"
+    linked_to = referrer.user_id
+
+    empty = api(admin_user).patch(url, {"user": "", "name": "Dr. A. Nwosu"})
+    unlinked = api(admin_user).patch(url, {"user": None})
+
+    assert empty.status_code == 400
+    assert empty.json() == {"user": ["Incorrect type. Expected pk value, received str."]}
+    assert unlinked.status_code == 200, unlinked.json()
+    assert unlinked.json()["user"] is None
+    assert linked_to is not None
+    referrer.refresh_from_db()
+    assert (referrer.user_id, referrer.name) == (None, "Dr. Amara Nwosu")
+
+
 def test_admin_updates_a_provider_and_the_npi_is_checked_again(api, admin_user, referrer):
     ok = api(admin_user).patch(f"{URL}{referrer.pk}/", {"fax": "(207) 555-0999"})
     bad = api(admin_user).patch(f"{URL}{referrer.pk}/", {"npi": "1234567890"})
