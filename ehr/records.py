@@ -36,17 +36,8 @@ class _AppendedVersion(models.Model):
         abstract = True
 
     def save(self, *args, using=None, **kwargs):
-        if (
-            self._state.adding
-            and self.pk is None
-            and not args
-            and not kwargs
-            and using
-            in (
-                None,
-                connection.alias,
-            )
-        ):
+        plain = not args and not kwargs and using in (None, connection.alias)
+        if plain and self._state.adding and self.pk is None:
             insert_new(self)
         else:
             super().save(*args, using=using, **kwargs)
