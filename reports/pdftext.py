@@ -123,6 +123,17 @@ def _has_rtl(text: str) -> bool:
     return any(unicodedata.bidirectional(ch) in _RTL_CLASSES for ch in text)
 
 
+def _base_direction(line: str) -> str:
+    """ "R" when the line's first strong letter is right-to-left, else "L"."""
+    for ch in line:
+        kind = unicodedata.bidirectional(ch)
+        if kind in _RTL_CLASSES:
+            return "R"
+        if kind == "L":
+            return "L"
+    return "L"
+
+
 def _visual_line(line: str) -> str:
     """One line in the order it is drawn left to right (base direction from its first letter)."""
     if not _has_rtl(line):
@@ -169,24 +180,102 @@ def pdf_markup(value) -> str:
     DejaVu Sans covers are left in the paragraph style's font (regular or bold).
     """
     register_fonts()
-    parts = []
+    return "<br/>".join(_escaped_runs(_visual_line(line)) for line in clean_text(value).split("\n"))
+
+
+def _escaped_runs(text: str) -> str:
+    pieces = []
+    for font, run in _runs(text):
+        escaped = escape(run)
+        pieces.append(escaped if font is None else f'<font name="{font}">{escaped}</font>')
+    return "".join(pieces)
+
+
+def _text_width(text: str, style: ParagraphStyle) -> float:
+    """How wide ``text`` is drawn in ``style`` (the same whatever the order of its letters)."""
+    return sum(
+        pdfmetrics.stringWidth(run, font or style.fontName, style.fontSize)
+        for font, run in _runs(text)
+    )
+
+
+def _logical_pieces(text: str, style: ParagraphStyle, first: float, later: float) -> list[str]:
+    """``text`` broken at spaces into lines that fit ``first`` then ``later`` points, in
+    reading order (a word wider than a whole line gets a line of its own)."""
+    pieces, current = [], ""
+    for word in text.split():
+        candidate = f"{current} {word}" if current else word
+        room = first if not pieces else later
+        if current and _text_width(candidate, style) > room:
+            pieces.append(current)
+            current = word
+        else:
+            current = candidate
+    return [*pieces, current]
+
+
+def _bidi_markup(label: str | None, value, style: ParagraphStyle, width: float) -> str:
+    """Markup of a paragraph holding right-to-left text, broken into lines that fit
+    ``width`` in reading order and then each put in visual order.
+
+    The bidirectional algorithm orders the letters of a line once the lines are known:
+    wrapping the visual order instead would print a long right-to-left paragraph's
+    last line first. Lines without right-to-left letters are left for reportlab to wrap.
+    """
+    register_fonts()
+    bold = ParagraphStyle("bold", parent=style, fontName=BOLD)
+    prefix = f"<b>{escape(label)}:</b> " if label is not None else ""
+    first = width - style.firstLineIndent
+    if label is not None:
+        first -= _text_width(f"{label}: ", bold)
+    later = width
+    lines = []
     for line in clean_text(value).split("\n"):
-        pieces = []
-        for font, run in _runs(_visual_line(line)):
-            escaped = escape(run)
-            pieces.append(escaped if font is None else f'<font name="{font}">{escaped}</font>')
-        parts.append("".join(pieces))
-    return "<br/>".join(parts)
+        if not _has_rtl(line):
+            lines.append(_escaped_runs(line))
+        else:
+            base = _base_direction(line)
+            shaped = _reshaper.reshape(line)
+            for piece in _logical_pieces(shaped, style, first, later):
+                lines.append(_escaped_runs(get_display(piece, base_dir=base)))
+                first = later
+        first = later
+    return prefix + "<br/>".join(lines)
+
+
+class RecordParagraph(Paragraph):
+    """A paragraph of record text holding right-to-left letters: its lines are broken in
+    reading order for the width it is given, then drawn in visual order (see
+    :func:`_bidi_markup`). Until it is given a width, and for the parts reportlab makes
+    when it splits it across pages, it is an ordinary Paragraph."""
+
+    def __init__(self, text, style, *args, record: tuple[str | None, object] | None = None, **kw):
+        self._record = record
+        self._markup_width = None
+        super().__init__(text, style, *args, **kw)
+
+    def wrap(self, availWidth, availHeight):
+        width = availWidth - self.style.leftIndent - self.style.rightIndent
+        if self._record is not None and width != self._markup_width:
+            label, value = self._record
+            Paragraph.__init__(self, _bidi_markup(label, value, self.style, width), self.style)
+            self._markup_width = width
+        return super().wrap(availWidth, availHeight)
 
 
 def paragraph(value, style: ParagraphStyle) -> Paragraph:
     """A Paragraph showing ``value`` literally (see :func:`pdf_markup`)."""
+    if _has_rtl(clean_text(value)):
+        return RecordParagraph(pdf_markup(value), style, record=(None, value))
     return Paragraph(pdf_markup(value), style)
 
 
 def labelled(label: str, value, style: ParagraphStyle) -> Paragraph:
     """ "Label: value" with a bold label written in code and a value from a record."""
-    return Paragraph(f"<b>{escape(label)}:</b> {pdf_markup(value)}", style)
+    markup = f"<b>{escape(label)}:</b> {pdf_markup(value)}"
+    if _has_rtl(clean_text(value)):
+        return RecordParagraph(markup, style, record=(label, value))
+    return Paragraph(markup, style)
 
 
 #: Characters a cell may be drawn with as a plain string: printable ASCII and the two

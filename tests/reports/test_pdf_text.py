@@ -1,10 +1,12 @@
 """The one way record text enters a PDF paragraph (reports.pdftext)."""
 
+import unicodedata
+
 import pytest
 from reportlab.platypus import Paragraph
 
 from reports.document import render_summary
-from reports.pdftext import CJK, pdf_markup
+from reports.pdftext import CJK, labelled, paragraph, pdf_markup
 from tests.reports.pdf import pdf_fonts, pdf_pages, unembedded_fonts
 
 
@@ -125,3 +127,104 @@ def test_a_missing_font_is_named_with_its_package(settings, monkeypatch, folders
 
     with pytest.raises(pdftext.FontsMissing, match=package):
         pdftext.register_fonts()
+
+
+# --- Right-to-left paragraphs that wrap ---------------------------------------------
+
+#: Thirty different Hebrew words (Hebrew letters have no joined forms, so each word is
+#: drawn as its letters reversed).
+_HEBREW_WORDS = [a + b + "ו" for a in "אבגדהז" for b in "טיכלמ"]
+
+
+def _drawn_lines(par: Paragraph) -> list[str]:
+    """The text of each line as reportlab draws it, left to right."""
+    lines = []
+    for line in par.blPara.lines:
+        if par.blPara.kind == 0:
+            lines.append(" ".join(line[1]))
+        else:
+            lines.append("".join(getattr(frag, "text", "") for frag in line.words))
+    return [" ".join(line.split()) for line in lines]
+
+
+def _read_right_to_left(line: str) -> list[str]:
+    """The words of a drawn Hebrew line in reading order."""
+    return [word[::-1] for word in reversed(line.split())]
+
+
+def test_a_right_to_left_paragraph_that_wraps_keeps_its_lines_in_reading_order():
+    text = " ".join(_HEBREW_WORDS)
+    par = paragraph(text, _style())
+
+    par.wrap(120, 10_000)
+    lines = _drawn_lines(par)
+
+    assert len(lines) >= 3
+    read = [word for line in lines for word in _read_right_to_left(line)]
+    assert read == _HEBREW_WORDS
+    assert _HEBREW_WORDS[0] in _read_right_to_left(lines[0])
+    assert _HEBREW_WORDS[-1] in _read_right_to_left(lines[-1])
+
+
+def test_a_wrapped_right_to_left_line_is_rebroken_for_each_width():
+    par = paragraph(" ".join(_HEBREW_WORDS), _style())
+
+    par.wrap(120, 10_000)
+    narrow = _drawn_lines(par)
+    par.wrap(400, 10_000)
+    wide = _drawn_lines(par)
+
+    assert len(wide) < len(narrow)
+    assert [w for line in wide for w in _read_right_to_left(line)] == _HEBREW_WORDS
+
+
+def test_a_labelled_right_to_left_value_wraps_after_its_label():
+    par = labelled("Precautions", " ".join(_HEBREW_WORDS), _style())
+
+    par.wrap(150, 10_000)
+    lines = _drawn_lines(par)
+
+    assert lines[0].startswith("Precautions:")
+    first = _read_right_to_left(lines[0].removeprefix("Precautions:"))
+    read = first + [word for line in lines[1:] for word in _read_right_to_left(line)]
+    assert read == _HEBREW_WORDS
+    assert all(par.style.fontName and line for line in lines)
+
+
+def test_a_latin_sentence_with_a_hebrew_name_wraps_left_to_right():
+    words = ["Seen", "with", "her", "sister", "שרה", "כהן", "who", "drove", "her", "home"] * 3
+    par = paragraph(" ".join(words), _style())
+
+    par.wrap(110, 10_000)
+    lines = _drawn_lines(par)
+
+    assert len(lines) >= 3
+    assert lines[0].startswith("Seen with")
+    assert lines[-1].endswith("her home")
+    # The Hebrew name is a right-to-left run inside a left-to-right line.
+    assert lines[1].startswith("ןהכ הרש who")
+
+
+def test_arabic_that_wraps_keeps_its_first_words_on_the_first_line():
+    words = ["مريض", "يشعر", "بتحسن", "كبير", "بعد", "الجلسة", "الثالثة"] * 4
+    par = paragraph(" ".join(words), _style())
+
+    par.wrap(120, 10_000)
+    lines = _drawn_lines(par)
+
+    assert len(lines) >= 3
+    # Arabic is drawn in its joined forms: compare as letters (NFKC).
+    first = unicodedata.normalize("NFKC", lines[0]).split()
+    assert unicodedata.normalize("NFKC", "مريض")[::-1] == first[-1]
+
+
+def test_a_long_right_to_left_comment_prints_in_reading_order_in_the_summary():
+    words = [a + b + c for a in "אבגדהז" for b in "טיכלמ" for c in "נסע"]
+
+    pages = pdf_pages(render_summary(_content(patient=_LATIN_PATIENT, comment=" ".join(words))))
+
+    text = "\n".join(pages)
+    # Text extraction reads each line right to left: the comment comes out in order
+    # only if its lines are in reading order.
+    at = [text.index(word) for word in (words[0], words[30], words[60], words[-1])]
+    assert at == sorted(at)
