@@ -1,5 +1,6 @@
 """The one way record text enters a PDF paragraph (reports.pdftext)."""
 
+import itertools
 import unicodedata
 
 import pytest
@@ -227,4 +228,17 @@ def test_a_long_right_to_left_comment_prints_in_reading_order_in_the_summary():
     # Text extraction reads each line right to left: the comment comes out in order
     # only if its lines are in reading order.
     at = [text.index(word) for word in (words[0], words[30], words[60], words[-1])]
+    assert at == sorted(at)
+
+
+def test_a_right_to_left_comment_longer_than_a_page_continues_in_order_on_the_next():
+    letters = ("אבגדהז", "טיכלמ", "נסע", "פצקרש", "אבג")
+    words = ["".join(w) for w in itertools.product(*letters)]
+
+    pages = pdf_pages(render_summary(_content(patient=_LATIN_PATIENT, comment=" ".join(words))))
+
+    assert len(pages) >= 2
+    assert words[0] in pages[0] and words[-1] in pages[-1]
+    text = "\n".join(pages)
+    at = [text.index(word) for word in words[::50]]
     assert at == sorted(at)
