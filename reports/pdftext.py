@@ -22,6 +22,7 @@ outlines, which reportlab embeds; Noto CJK cannot be, its outlines are CFF).
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
@@ -31,6 +32,7 @@ from xml.sax.saxutils import escape
 import arabic_reshaper
 from bidi import get_display
 from django.conf import settings
+from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -263,9 +265,18 @@ class RecordParagraph(Paragraph):
         return super().wrap(availWidth, availHeight)
 
 
+@functools.lru_cache(maxsize=64)
+def _right_aligned(style: ParagraphStyle) -> ParagraphStyle:
+    return ParagraphStyle(f"{style.name}-rtl", parent=style, alignment=TA_RIGHT)
+
+
 def paragraph(value, style: ParagraphStyle) -> Paragraph:
-    """A Paragraph showing ``value`` literally (see :func:`pdf_markup`)."""
-    if _has_rtl(clean_text(value)):
+    """A Paragraph showing ``value`` literally (see :func:`pdf_markup`); aligned to the
+    right when the text starts right-to-left (its first strong letter)."""
+    text = clean_text(value)
+    if _has_rtl(text):
+        if _base_direction(text) == "R":
+            style = _right_aligned(style)
         return RecordParagraph(pdf_markup(value), style, record=(None, value))
     return Paragraph(pdf_markup(value), style)
 

@@ -4,6 +4,7 @@ import itertools
 import unicodedata
 
 import pytest
+from reportlab.lib.enums import TA_RIGHT
 from reportlab.platypus import Paragraph
 
 from reports.document import render_summary
@@ -242,3 +243,15 @@ def test_a_right_to_left_comment_longer_than_a_page_continues_in_order_on_the_ne
     text = "\n".join(pages)
     at = [text.index(word) for word in words[::50]]
     assert at == sorted(at)
+
+
+def test_a_paragraph_that_starts_right_to_left_is_aligned_to_the_right():
+    style = _style()
+
+    hebrew = paragraph("שרה כהן came with her sister", style)
+    latin = paragraph("Came with her sister שרה כהן", style)
+    label = labelled("Precautions", "שרה כהן", style)
+
+    assert hebrew.style.alignment == TA_RIGHT
+    assert hebrew.style.fontName == style.fontName
+    assert latin.style.alignment == label.style.alignment == style.alignment != TA_RIGHT
