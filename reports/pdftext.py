@@ -203,16 +203,26 @@ def _text_width(text: str, style: ParagraphStyle) -> float:
 
 def _logical_pieces(text: str, style: ParagraphStyle, first: float, later: float) -> list[str]:
     """``text`` broken at spaces into lines that fit ``first`` then ``later`` points, in
-    reading order (a word wider than a whole line gets a line of its own)."""
+    reading order; a word wider than a whole line is cut where it must be."""
     pieces, current = [], ""
     for word in text.split():
-        candidate = f"{current} {word}" if current else word
         room = first if not pieces else later
-        if current and _text_width(candidate, style) > room:
-            pieces.append(current)
-            current = word
-        else:
+        candidate = f"{current} {word}" if current else word
+        if _text_width(candidate, style) <= room:
             current = candidate
+            continue
+        if current:
+            pieces.append(current)
+            room = later
+        while len(word) > 1 and _text_width(word, style) > room:
+            cut = next(
+                end
+                for end in range(len(word) - 1, 0, -1)
+                if end == 1 or _text_width(word[:end], style) <= room
+            )
+            pieces.append(word[:cut])
+            word, room = word[cut:], later
+        current = word
     return [*pieces, current]
 
 

@@ -4,7 +4,10 @@ import itertools
 import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from reportlab.lib.enums import TA_RIGHT
+from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import Paragraph
 
 from reports.document import render_summary
@@ -255,3 +258,27 @@ def test_a_paragraph_that_starts_right_to_left_is_aligned_to_the_right():
     assert hebrew.style.alignment == TA_RIGHT
     assert hebrew.style.fontName == style.fontName
     assert latin.style.alignment == label.style.alignment == style.alignment != TA_RIGHT
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    words=st.lists(
+        st.text(alphabet="אבגדהוזחטיכלמנסעפצקרשת", min_size=1, max_size=12), min_size=1, max_size=80
+    ),
+    width=st.integers(min_value=30, max_value=500),
+)
+def test_right_to_left_text_reads_back_in_order_at_any_width(words, width):
+    style = _style()
+    par = paragraph(" ".join(words), style)
+
+    par.wrap(width, 100_000)
+    lines = _drawn_lines(par)
+
+    read = [w for line in lines for w in _read_right_to_left(line)]
+    # A word wider than the column is cut over lines, still in reading order.
+    assert "".join(read) == "".join(words)
+    if all(pdfmetrics.stringWidth(w, style.fontName, style.fontSize) <= width for w in words):
+        assert read == words
+    for line in lines:
+        drawn = pdfmetrics.stringWidth(line, style.fontName, style.fontSize)
+        assert drawn <= width or len(line) == 1
