@@ -1,5 +1,6 @@
 """Small typed readers for configuration that comes from the environment."""
 
+import ipaddress
 import os
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -47,3 +48,16 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Comma-separated networks (``10.20.0.0/16``) or single addresses; none when unset."""
+    networks = []
+    for item in env_list(name, []):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(
+                f"{name} must list networks such as 10.20.0.0/16 or 203.0.113.7, not {item!r}"
+            ) from None
+    return networks

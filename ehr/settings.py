@@ -13,7 +13,7 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from ehr.env import env_bool, env_float, env_int, env_list, env_str
+from ehr.env import env_bool, env_float, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("EHR_VAR_DIR", str(BASE_DIR / "var")))
@@ -147,10 +147,13 @@ LOGIN_REDIRECT_URL = "frontend:home"
 LOGOUT_REDIRECT_URL = "frontend:login"
 
 # Lockout after repeated failed logins: per account (from any address) and per
-# address (whichever accounts it tries), each counted on its own.
+# address (whichever accounts it tries), each counted on its own. Sign-ins from the
+# clinic's own networks (LOGIN_TRUSTED_NETWORKS, e.g. the address its staff share
+# behind NAT) are counted per account only (ehr.lockout.lockout_parameters).
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+LOGIN_TRUSTED_NETWORKS = env_networks("LOGIN_TRUSTED_NETWORKS")
+AXES_LOCKOUT_PARAMETERS = "ehr.lockout.lockout_parameters"
 # A success must not wipe the failures: with separate counters, signing in to one's
 # own account would otherwise reset the count of the address trying someone else's.
 # Failures age out after AXES_COOLOFF_TIME instead.

@@ -5,11 +5,14 @@ ones before it do not. Every failure is a ``login_failed`` audit event; the one
 that locks says so.
 """
 
+import ipaddress
+
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
 from ehr.audit import client_ip
+from ehr.env import env_networks
 from ehr.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -132,3 +135,91 @@ def test_rotating_a_forged_forwarded_address_does_not_escape_the_address_lockout
     )
 
     assert locked(response)
+
+
+CLINIC_NETWORK = "10.1.0.0/16"  # HERE is on it, ELSEWHERE is not
+
+
+@pytest.fixture
+def clinic_network(settings):
+    settings.LOGIN_TRUSTED_NETWORKS = [ipaddress.ip_network(CLINIC_NETWORK)]
+
+
+@pytest.mark.parametrize("channel", ["web", "api"])
+def test_staff_behind_the_clinic_s_address_do_not_lock_each_other_out(
+    channel, clinic_network, nurse, second_nurse, settings
+):
+    login = LOGINS[channel]
+    for n in range(settings.AXES_FAILURE_LIMIT * 2):
+        assert not locked(login(f"typo{n}", "wrong"))
+
+    assert succeeded(channel, login(nurse.username, PASSWORD))
+    assert succeeded(channel, login(second_nurse.username, PASSWORD))
+
+
+@pytest.mark.parametrize("channel", ["web", "api"])
+def test_an_account_is_still_locked_from_the_clinic_s_network(
+    channel, clinic_network, nurse, second_nurse, settings
+):
+    login = LOGINS[channel]
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert not locked(login(nurse.username, "wrong"))
+
+    assert locked(login(nurse.username, "wrong"))
+    assert locked(login(nurse.username, PASSWORD))
+    assert locked(login(nurse.username, PASSWORD, ip=ELSEWHERE))
+    assert succeeded(channel, login(second_nurse.username, PASSWORD))
+
+
+def test_an_address_outside_the_clinic_s_network_is_still_locked(clinic_network, nurse, settings):
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        web_login(f"guess{n}", "wrong", ip=ELSEWHERE)
+
+    assert locked(web_login(nurse.username, PASSWORD, ip=ELSEWHERE))
+    assert succeeded("web", web_login(nurse.username, PASSWORD))
+
+
+def test_behind_the_proxy_the_clinic_s_network_is_judged_by_the_address_the_proxy_saw(
+    clinic_network, nurse, settings
+):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # An outsider who writes a clinic address into the header is still counted by address.
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        Client().post(
+            "/login/",
+            {"username": f"guess{n}", "password": "wrong"},
+            HTTP_X_FORWARDED_FOR=f"{HERE}, 198.51.100.9",
+        )
+
+    response = Client().post(
+        "/login/",
+        {"username": nurse.username, "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR=f"{HERE}, 198.51.100.9",
+    )
+
+    assert locked(response)
+
+
+@pytest.mark.parametrize(
+    ("raw", "networks"),
+    [
+        (None, []),
+        ("", []),
+        ("10.20.0.0/16, 203.0.113.7", ["10.20.0.0/16", "203.0.113.7/32"]),
+        ("2001:db8::/48", ["2001:db8::/48"]),
+    ],
+)
+def test_the_clinic_s_networks_are_read_from_the_environment(monkeypatch, raw, networks):
+    if raw is None:
+        monkeypatch.delenv("LOGIN_TRUSTED_NETWORKS", raising=False)
+    else:
+        monkeypatch.setenv("LOGIN_TRUSTED_NETWORKS", raw)
+
+    assert [str(n) for n in env_networks("LOGIN_TRUSTED_NETWORKS")] == networks
+
+
+def test_a_malformed_clinic_network_stops_the_start_with_its_name(monkeypatch):
+    monkeypatch.setenv("LOGIN_TRUSTED_NETWORKS", "10.20.0.0/16, clinic-wifi")
+
+    with pytest.raises(ValueError, match=r"LOGIN_TRUSTED_NETWORKS.*'clinic-wifi'"):
+        env_networks("LOGIN_TRUSTED_NETWORKS")
