@@ -4,10 +4,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1
 
-# Fonts embedded in the PDF summaries: DejaVu (Latin, Greek, Cyrillic, Arabic, Hebrew)
-# and WenQuanYi Zen Hei (Chinese, Japanese, Korean).
+# Fonts embedded in the PDF summaries: DejaVu (Latin, Greek, Cyrillic, Arabic, Hebrew),
+# WenQuanYi Zen Hei (Chinese, Japanese, Korean) and IPAex Gothic (Japanese text).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends fonts-dejavu-core fonts-wqy-zenhei \
+        fonts-ipaexfont-gothic \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

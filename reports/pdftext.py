@@ -9,7 +9,8 @@ text as markup. So every string the document shows that comes from a record
    letters their joined forms, line by line (python-bidi, arabic-reshaper);
 3. splits the text into runs per font: DejaVu Sans (Latin with accents, Greek,
    Cyrillic, Arabic, Hebrew, many symbols) and, for what DejaVu lacks,
-   WenQuanYi Zen Hei (Chinese, Japanese kana, Korean Hangul);
+   WenQuanYi Zen Hei (Chinese, Japanese kana, Korean Hangul), or IPAex Gothic for
+   text written in Japanese (it has kana), so that its kanji take Japanese forms;
 4. escapes each run (``&``, ``<``, ``>``) so that text that looks like markup is
    printed literally and can never restyle the document.
 
@@ -18,11 +19,14 @@ PDF, so a viewer without fonts of its own for a script still draws it: Debian's
 ``fonts-dejavu-core`` (``/usr/share/fonts/truetype/dejavu``) and
 ``fonts-wqy-zenhei`` (``/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc``, TrueType
 outlines, which reportlab embeds; Noto CJK cannot be, its outlines are CFF).
+IPAex Gothic (``fonts-ipaexfont-gothic``) is used where it is installed; without it
+Japanese is drawn in WenQuanYi Zen Hei, as before, and a warning says so once.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import threading
 import unicodedata
@@ -45,6 +49,8 @@ ITALIC = "SummarySans-Oblique"
 BOLD_ITALIC = "SummarySans-BoldOblique"
 #: Chinese, Japanese and Korean: one embedded TrueType font for all three.
 CJK = "SummaryCJK"
+#: Japanese text (it has kana): kanji in Japanese forms, where the font is installed.
+JAPANESE = "SummaryJapanese"
 
 _DEJAVU_FILES = {
     BODY: "DejaVuSans.ttf",
@@ -54,12 +60,17 @@ _DEJAVU_FILES = {
 }
 #: WenQuanYi Zen Hei: the first font of the collection (the proportional one).
 _CJK_FILE, _CJK_SUBFONT = "wqy-zenhei.ttc", 0
+#: IPAex Gothic: TrueType outlines despite Debian's folder name.
+_JAPANESE_FILE = "ipaexg.ttf"
 DEFAULT_FONT_DIRS = (
     "/usr/share/fonts/truetype/dejavu",
     "/usr/share/fonts/dejavu",
     "/usr/share/fonts/truetype/wqy",
     "/usr/share/fonts/wqy-zenhei",
+    "/usr/share/fonts/opentype/ipaexfont-gothic",
+    "/usr/share/fonts/truetype/ipaexfont-gothic",
 )
+logger = logging.getLogger(__name__)
 
 
 class FontsMissing(RuntimeError):
@@ -70,6 +81,7 @@ _lock = threading.Lock()
 #: Code points each font has a glyph for, once registered.
 _covered: frozenset[int] | None = None
 _cjk_covered: frozenset[int] = frozenset()
+_japanese_covered: frozenset[int] = frozenset()
 
 
 def _font_dirs() -> list[Path]:
@@ -94,7 +106,7 @@ def register_fonts() -> None:
     Raises :class:`FontsMissing` with the package to install when DejaVu Sans or
     WenQuanYi Zen Hei cannot be found: a summary never silently drops a script.
     """
-    global _covered, _cjk_covered
+    global _covered, _cjk_covered, _japanese_covered
     if _covered is not None:
         return
     with _lock:
@@ -108,6 +120,13 @@ def register_fonts() -> None:
         cjk_path = _font_file(_CJK_FILE, "fonts-wqy-zenhei")
         pdfmetrics.registerFont(TTFont(CJK, str(cjk_path), subfontIndex=_CJK_SUBFONT))
         _cjk_covered = frozenset(pdfmetrics.getFont(CJK).face.charToGlyph)
+        try:
+            japanese_path = _font_file(_JAPANESE_FILE, "fonts-ipaexfont-gothic")
+        except FontsMissing as missing:
+            logger.warning("%s Japanese is drawn in WenQuanYi Zen Hei meanwhile.", missing)
+        else:
+            pdfmetrics.registerFont(TTFont(JAPANESE, str(japanese_path)))
+            _japanese_covered = frozenset(pdfmetrics.getFont(JAPANESE).face.charToGlyph)
         _covered = frozenset(pdfmetrics.getFont(BODY).face.charToGlyph)
 
 
@@ -155,16 +174,30 @@ def clean_text(value) -> str:
 # --- Font runs ----------------------------------------------------------------------
 
 
-def _runs(text: str):
-    """(font name, text) runs; font None: the paragraph's own (DejaVu has the glyph)."""
+_KANA = re.compile("[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
+
+
+def _is_japanese(text: str) -> bool:
+    """Written in Japanese: it has hiragana or katakana (kanji alone could be Chinese)."""
+    return _KANA.search(text) is not None
+
+
+def _runs(text: str, japanese: bool = False):
+    """(font name, text) runs; font None: the paragraph's own (DejaVu has the glyph).
+
+    ``japanese``: the text this comes from is Japanese, so what DejaVu lacks is drawn
+    in the Japanese font where it has the character."""
     assert _covered is not None
     current, buffer = None, []
     for ch in text:
         font = None
         cp = ord(ch)
-        # A character neither font has stays in DejaVu, which draws its missing-glyph box.
-        if cp not in _covered and not ch.isspace() and cp in _cjk_covered:
-            font = CJK
+        # A character no font has stays in DejaVu, which draws its missing-glyph box.
+        if cp not in _covered and not ch.isspace():
+            if japanese and cp in _japanese_covered:
+                font = JAPANESE
+            elif cp in _cjk_covered:
+                font = CJK
         if font != current and buffer:
             yield current, "".join(buffer)
             buffer = []
@@ -182,43 +215,47 @@ def pdf_markup(value) -> str:
     DejaVu Sans covers are left in the paragraph style's font (regular or bold).
     """
     register_fonts()
-    return "<br/>".join(_escaped_runs(_visual_line(line)) for line in clean_text(value).split("\n"))
+    text = clean_text(value)
+    japanese = _is_japanese(text)
+    return "<br/>".join(_escaped_runs(_visual_line(line), japanese) for line in text.split("\n"))
 
 
-def _escaped_runs(text: str) -> str:
+def _escaped_runs(text: str, japanese: bool = False) -> str:
     pieces = []
-    for font, run in _runs(text):
+    for font, run in _runs(text, japanese):
         escaped = escape(run)
         pieces.append(escaped if font is None else f'<font name="{font}">{escaped}</font>')
     return "".join(pieces)
 
 
-def _text_width(text: str, style: ParagraphStyle) -> float:
+def _text_width(text: str, style: ParagraphStyle, japanese: bool = False) -> float:
     """How wide ``text`` is drawn in ``style`` (the same whatever the order of its letters)."""
     return sum(
         pdfmetrics.stringWidth(run, font or style.fontName, style.fontSize)
-        for font, run in _runs(text)
+        for font, run in _runs(text, japanese)
     )
 
 
-def _logical_pieces(text: str, style: ParagraphStyle, first: float, later: float) -> list[str]:
+def _logical_pieces(
+    text: str, style: ParagraphStyle, first: float, later: float, japanese: bool = False
+) -> list[str]:
     """``text`` broken at spaces into lines that fit ``first`` then ``later`` points, in
     reading order; a word wider than a whole line is cut where it must be."""
     pieces, current = [], ""
     for word in text.split():
         room = first if not pieces else later
         candidate = f"{current} {word}" if current else word
-        if _text_width(candidate, style) <= room:
+        if _text_width(candidate, style, japanese) <= room:
             current = candidate
             continue
         if current:
             pieces.append(current)
             room = later
-        while len(word) > 1 and _text_width(word, style) > room:
+        while len(word) > 1 and _text_width(word, style, japanese) > room:
             cut = next(
                 end
                 for end in range(len(word) - 1, 0, -1)
-                if end == 1 or _text_width(word[:end], style) <= room
+                if end == 1 or _text_width(word[:end], style, japanese) <= room
             )
             pieces.append(word[:cut])
             word, room = word[cut:], later
@@ -241,15 +278,17 @@ def _bidi_markup(label: str | None, value, style: ParagraphStyle, width: float) 
     if label is not None:
         first -= _text_width(f"{label}: ", bold)
     later = width
+    text = clean_text(value)
+    japanese = _is_japanese(text)
     lines = []
-    for line in clean_text(value).split("\n"):
+    for line in text.split("\n"):
         if not _has_rtl(line):
-            lines.append(_escaped_runs(line))
+            lines.append(_escaped_runs(line, japanese))
         else:
             base = _base_direction(line)
             shaped = _reshaper.reshape(line)
-            for piece in _logical_pieces(shaped, style, first, later):
-                lines.append(_escaped_runs(get_display(piece, base_dir=base)))
+            for piece in _logical_pieces(shaped, style, first, later, japanese):
+                lines.append(_escaped_runs(get_display(piece, base_dir=base), japanese))
                 first = later
         first = later
     return prefix + "<br/>".join(lines)

@@ -11,7 +11,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import Paragraph
 
 from reports.document import render_summary
-from reports.pdftext import CJK, labelled, paragraph, pdf_markup
+from reports.pdftext import CJK, JAPANESE, labelled, paragraph, pdf_markup
 from tests.reports.pdf import pdf_fonts, pdf_pages, unembedded_fonts
 
 
@@ -31,9 +31,25 @@ def test_record_text_is_escaped_and_cleaned(text, markup):
     assert pdf_markup(text) == markup
 
 
-@pytest.mark.parametrize("text", ["李小龙", "さくら 山田", "김민수", "（全角）"])
+@pytest.mark.parametrize("text", ["李小龙", "김민수", "（全角）", "直子"])
 def test_cjk_runs_get_the_embedded_cjk_font(text):
     assert f'<font name="{CJK}">' in pdf_markup(text)
+    assert JAPANESE not in pdf_markup(text)
+
+
+@pytest.mark.parametrize("text", ["さくら 山田", "山田 直子 (ナオコ)", "ﾔﾏﾀﾞ 骨"])
+def test_japanese_text_is_drawn_in_the_japanese_font_kanji_and_all(text):
+    markup = pdf_markup(text)
+
+    assert f'<font name="{JAPANESE}">' in markup
+    assert CJK not in markup
+
+
+def test_japanese_is_decided_for_the_whole_text_not_line_by_line():
+    markup = pdf_markup("山田 直子\nやまだ なおこ")
+
+    assert CJK not in markup
+    assert markup.count(f'<font name="{JAPANESE}">') == 4
 
 
 def test_latin_greek_cyrillic_arabic_and_hebrew_stay_in_the_body_font():
@@ -110,6 +126,19 @@ def test_every_font_of_a_summary_with_chinese_japanese_and_korean_names_is_embed
     text = "\n".join(pdf_pages(data))
     for name in ("李小龍", "山田太郎", "김민준", "さん"):
         assert name in text
+    # The comment is Japanese (it has kana); the names alone are not.
+    assert "IPAexGothic" in pdf_fonts(data)
+
+
+def test_a_japanese_name_is_drawn_in_the_japanese_font():
+    japanese = {"name": "やまだ 直子", "date_of_birth": "1980-11-27", "mrn": "K00000003"}
+
+    data = render_summary(_content(patient=japanese))
+
+    assert "IPAexGothic" in pdf_fonts(data)
+    assert not _has_cjk_font(pdf_fonts(data))
+    assert unembedded_fonts(data) == set()
+    assert "やまだ 直子" in pdf_pages(data)[0]
 
 
 def test_the_same_content_always_gives_the_same_bytes():
@@ -132,6 +161,21 @@ def test_a_missing_font_is_named_with_its_package(settings, monkeypatch, folders
 
     with pytest.raises(pdftext.FontsMissing, match=package):
         pdftext.register_fonts()
+
+
+def test_without_the_japanese_font_japanese_is_drawn_in_the_cjk_font(settings, monkeypatch, caplog):
+    from reports import pdftext
+
+    monkeypatch.setattr(pdftext, "_covered", None)
+    monkeypatch.setattr(pdftext, "_cjk_covered", frozenset())
+    monkeypatch.setattr(pdftext, "_japanese_covered", frozenset())
+    settings.PDF_FONT_DIRS = ["/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype/wqy"]
+
+    markup = pdf_markup("やまだ 直子")
+
+    assert f'<font name="{CJK}">' in markup
+    assert JAPANESE not in markup
+    assert "fonts-ipaexfont-gothic" in caplog.text
 
 
 # --- Right-to-left paragraphs that wrap ---------------------------------------------
