@@ -251,16 +251,28 @@ def _logical_pieces(
         if current:
             pieces.append(current)
             room = later
-        while len(word) > 1 and _text_width(word, style, japanese) > room:
-            cut = next(
-                end
-                for end in range(len(word) - 1, 0, -1)
-                if end == 1 or _text_width(word[:end], style, japanese) <= room
-            )
-            pieces.append(word[:cut])
-            word, room = word[cut:], later
+        if _text_width(word, style, japanese) > room:
+            *cut, word = _cut(word, style, room, later, japanese)
+            pieces.extend(cut)
         current = word
     return [*pieces, current]
+
+
+def _cut(word: str, style: ParagraphStyle, first: float, later: float, japanese: bool):
+    """``word`` cut into parts that fit ``first`` then ``later`` points (at least one
+    letter each), in reading order; each letter measured once."""
+    widths = [
+        pdfmetrics.stringWidth(ch, font or style.fontName, style.fontSize)
+        for font, run in _runs(word, japanese)
+        for ch in run
+    ]
+    parts, start, used, room = [], 0, 0.0, first
+    for end, width in enumerate(widths):
+        if end > start and used + width > room:
+            parts.append(word[start:end])
+            start, used, room = end, 0.0, later
+        used += width
+    return [*parts, word[start:]]
 
 
 def _bidi_markup(label: str | None, value, style: ParagraphStyle, width: float) -> str:

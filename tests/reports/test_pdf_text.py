@@ -326,3 +326,18 @@ def test_right_to_left_text_reads_back_in_order_at_any_width(words, width):
     for line in lines:
         drawn = pdfmetrics.stringWidth(line, style.fontName, style.fontSize)
         assert drawn <= width or len(line) == 1
+
+
+def test_a_long_right_to_left_text_without_spaces_is_cut_in_reading_order():
+    letters = "אבגדהוזחטיכלמנסעפצקרשת" * 150  # 3,300 letters, no space to break at
+    style = _style()
+    par = paragraph(letters, style)
+
+    par.wrap(100, 1_000_000)
+    lines = _drawn_lines(par)
+
+    assert len(lines) > 100
+    assert "".join(line[::-1] for line in lines) == letters
+    assert all(
+        pdfmetrics.stringWidth(line, style.fontName, style.fontSize) <= 100 for line in lines
+    )
