@@ -26,7 +26,7 @@ def services() -> dict:
 def _settings_read() -> set[str]:
     """The environment variables ``ehr/settings.py`` reads (through ``ehr.env``)."""
     source = (Path(settings.BASE_DIR) / "ehr" / "settings.py").read_text()
-    return set(re.findall(r'env_(?:str|bool|int|float|list)\(\s*"([A-Z0-9_]+)"', source))
+    return set(re.findall(r'env_(?:str|bool|int|float|list|networks)\(\s*"([A-Z0-9_]+)"', source))
 
 
 def _command(service: dict) -> str:
