@@ -35,12 +35,19 @@ def _converters(fields: tuple) -> list:
     converters, and the column expression they are called with, as the ORM's compiler
     finds them for every query. Worked out once per connection for each tuple of
     fields (they depend on the backend and the fields only)."""
-    cache = getattr(connection, "_row_converters", None)
+    return _per_connection("_row_converters", fields, _find_converters)
+
+
+def _per_connection(cache_name: str, key, build):
+    """``build(key)``, worked out once per database connection for each ``key`` (kept on
+    the connection, so each thread's connection has its own)."""
+    cache = getattr(connection, cache_name, None)
     if cache is None:
-        cache = connection._row_converters = {}
-    found = cache.get(fields)
+        cache = {}
+        setattr(connection, cache_name, cache)
+    found = cache.get(key)
     if found is None:
-        found = cache[fields] = _find_converters(fields)
+        found = cache[key] = build(key)
     return found
 
 
@@ -101,13 +108,7 @@ def insert_new(instance) -> None:
         raise ValueError("insert_new writes new records only.")
     if pre_save.has_listeners(model) or post_save.has_listeners(model):
         raise TypeError(f"{model.__name__} has save signal receivers; save it through the ORM.")
-    cache = getattr(connection, "_insert_statements", None)
-    if cache is None:
-        cache = connection._insert_statements = {}
-    statement = cache.get(model)
-    if statement is None:
-        statement = cache[model] = _insert_statement(model)
-    sql, fields, returning = statement
+    sql, fields, returning = _per_connection("_insert_statements", model, _insert_statement)
     values = [
         field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
     ]

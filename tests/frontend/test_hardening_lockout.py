@@ -119,22 +119,21 @@ def test_behind_the_proxy_the_address_is_the_one_the_proxy_saw(rf, settings):
     assert client_ip(request) == "203.0.113.9"
 
 
+def proxied_login(username, password, *, forwarded_for):
+    """A web sign-in through the TLS proxy, which appends the address it saw."""
+    return Client().post(
+        "/login/",
+        {"username": username, "password": password},
+        HTTP_X_FORWARDED_FOR=forwarded_for,
+    )
+
+
 def test_rotating_a_forged_forwarded_address_does_not_escape_the_address_lockout(nurse, settings):
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     for n in range(settings.AXES_FAILURE_LIMIT):
-        Client().post(
-            "/login/",
-            {"username": f"guess{n}", "password": "wrong"},
-            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}, {HERE}",
-        )
+        proxied_login(f"guess{n}", "wrong", forwarded_for=f"198.51.100.{n}, {HERE}")
 
-    response = Client().post(
-        "/login/",
-        {"username": nurse.username, "password": PASSWORD},
-        HTTP_X_FORWARDED_FOR=f"198.51.100.77, {HERE}",
-    )
-
-    assert locked(response)
+    assert locked(proxied_login(nurse.username, PASSWORD, forwarded_for=f"198.51.100.77, {HERE}"))
 
 
 CLINIC_NETWORK = "10.1.0.0/16"  # HERE is on it, ELSEWHERE is not
@@ -185,19 +184,9 @@ def test_behind_the_proxy_the_clinic_s_network_is_judged_by_the_address_the_prox
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # An outsider who writes a clinic address into the header is still counted by address.
     for n in range(settings.AXES_FAILURE_LIMIT):
-        Client().post(
-            "/login/",
-            {"username": f"guess{n}", "password": "wrong"},
-            HTTP_X_FORWARDED_FOR=f"{HERE}, 198.51.100.9",
-        )
+        proxied_login(f"guess{n}", "wrong", forwarded_for=f"{HERE}, 198.51.100.9")
 
-    response = Client().post(
-        "/login/",
-        {"username": nurse.username, "password": PASSWORD},
-        HTTP_X_FORWARDED_FOR=f"{HERE}, 198.51.100.9",
-    )
-
-    assert locked(response)
+    assert locked(proxied_login(nurse.username, PASSWORD, forwarded_for=f"{HERE}, 198.51.100.9"))
 
 
 @pytest.mark.parametrize(
