@@ -210,9 +210,11 @@ def _runs(text: str, japanese: bool = False):
 def pdf_markup(value) -> str:
     """Paragraph markup that prints ``value`` literally, in fonts that have its characters.
 
-    The only function that turns record text into PDF markup. Line breaks
-    become ``<br/>``; everything else the text contains is escaped. Runs that
-    DejaVu Sans covers are left in the paragraph style's font (regular or bold).
+    With :func:`_bidi_markup` (right-to-left paragraphs, once their width is known),
+    the only way record text becomes PDF markup; both escape every run through
+    :func:`_escaped_runs`. Line breaks become ``<br/>``; everything else the text
+    contains is escaped. Runs that DejaVu Sans covers are left in the paragraph
+    style's font (regular or bold).
     """
     register_fonts()
     text = clean_text(value)
@@ -284,11 +286,10 @@ def _bidi_markup(label: str | None, value, style: ParagraphStyle, width: float) 
     last line first. Lines without right-to-left letters are left for reportlab to wrap.
     """
     register_fonts()
-    bold = ParagraphStyle("bold", parent=style, fontName=BOLD)
-    prefix = f"<b>{escape(label)}:</b> " if label is not None else ""
+    prefix = _label_markup(label) if label is not None else ""
     first = width - style.firstLineIndent
     if label is not None:
-        first -= _text_width(f"{label}: ", bold)
+        first -= pdfmetrics.stringWidth(f"{label}: ", BOLD, style.fontSize)
     later = width
     text = clean_text(value)
     japanese = _is_japanese(text)
@@ -301,9 +302,13 @@ def _bidi_markup(label: str | None, value, style: ParagraphStyle, width: float) 
             shaped = _reshaper.reshape(line)
             for piece in _logical_pieces(shaped, style, first, later, japanese):
                 lines.append(_escaped_runs(get_display(piece, base_dir=base), japanese))
-                first = later
         first = later
     return prefix + "<br/>".join(lines)
+
+
+def _label_markup(label: str) -> str:
+    """The bold "Label: " a value is printed after (the label is written in code)."""
+    return f"<b>{escape(label)}:</b> "
 
 
 class RecordParagraph(Paragraph):
@@ -344,7 +349,7 @@ def paragraph(value, style: ParagraphStyle) -> Paragraph:
 
 def labelled(label: str, value, style: ParagraphStyle) -> Paragraph:
     """ "Label: value" with a bold label written in code and a value from a record."""
-    markup = f"<b>{escape(label)}:</b> {pdf_markup(value)}"
+    markup = _label_markup(label) + pdf_markup(value)
     if _has_rtl(clean_text(value)):
         return RecordParagraph(markup, style, record=(label, value))
     return Paragraph(markup, style)

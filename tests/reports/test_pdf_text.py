@@ -11,7 +11,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import Paragraph
 
 from reports.document import render_summary
-from reports.pdftext import CJK, JAPANESE, labelled, paragraph, pdf_markup
+from reports.pdftext import BOLD, CJK, JAPANESE, labelled, paragraph, pdf_markup
 from tests.reports.pdf import pdf_fonts, pdf_pages, unembedded_fonts
 
 
@@ -237,7 +237,14 @@ def test_a_labelled_right_to_left_value_wraps_after_its_label():
     first = _read_right_to_left(lines[0].removeprefix("Precautions:"))
     read = first + [word for line in lines[1:] for word in _read_right_to_left(line)]
     assert read == _HEBREW_WORDS
-    assert all(par.style.fontName and line for line in lines)
+    # The label's bold width is counted on the first line: no line is wider than given.
+    size = par.style.fontSize
+    widths = [
+        pdfmetrics.stringWidth("Precautions: ", BOLD, size)
+        + pdfmetrics.stringWidth(lines[0].removeprefix("Precautions: "), par.style.fontName, size),
+        *(pdfmetrics.stringWidth(line, par.style.fontName, size) for line in lines[1:]),
+    ]
+    assert max(widths) <= 150
 
 
 def test_a_latin_sentence_with_a_hebrew_name_wraps_left_to_right():
