@@ -10,7 +10,7 @@ The few statements written by hand (``ehr.grants``, the charting statement of
 ``instance_from_row``, with the values converted as the ORM converts them: SQLite
 hands back dates as text, JSON columns come back as text.
 
-``insert_new`` appends a row of an append-only record (the audit trail) with one
+``insert_new`` appends a row of an append-only record (audit events, record versions) with one
 statement built once per connection, its values prepared as the ORM prepares them.
 """
 
