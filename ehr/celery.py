@@ -4,12 +4,15 @@ Configured from Django settings under the ``CELERY_`` namespace; tasks are
 discovered in each app's ``tasks`` module.
 """
 
+import logging
 import os
 
 from celery import Celery, platforms
-from celery.signals import beat_embedded_init
+from celery.signals import beat_embedded_init, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ehr.settings")
+
+logger = logging.getLogger(__name__)
 
 app = Celery("ehr")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -34,3 +37,21 @@ def _embedded_beat_dies_with_its_worker(sender, **kwargs):
     the beat of the worker started in its place, both writing one schedule file.
     """
     platforms.set_pdeathsig("SIGKILL")
+
+
+@worker_init.connect
+def _load_summary_fonts(sender, **kwargs):
+    """Load the PDF fonts once, in the worker's main process, before its pool starts.
+
+    Reading the fonts (the CJK one is large) takes about half a second. Loaded
+    here, every pool process starts with them (forked), so no summary waits
+    for them: before, the first summary of each pool process did, after every
+    worker start and every pool process replaced.
+    """
+    from reports.pdftext import FontsMissing, register_fonts
+
+    try:
+        register_fonts()
+    except FontsMissing:
+        # Each summary then fails with this message, which tells staff what to install.
+        logger.exception("The treatment summary fonts could not be loaded.")

@@ -33,6 +33,17 @@ CONTENT_VERSION = 1
 DISSOCIATION_INSTRUMENTS = (Instrument.CADSS, Instrument.CADSS6)
 #: Sessions that were given (fully or in part) are the rows of the course table.
 GIVEN = (InfusionSession.Status.COMPLETED, InfusionSession.Status.STOPPED_EARLY)
+#: What the course table and the period show of a session.
+SESSION_FIELDS = (
+    "number",
+    "status",
+    "scheduled_for",
+    "started_at",
+    "ended_at",
+    "dose_mg_per_kg",
+    "total_dose_mg",
+    "serious_adverse_event",
+)
 
 
 class SummaryNotBuildable(Exception):
@@ -143,9 +154,13 @@ def _dissociation(assessments: list) -> str:
 
 
 class _Flowsheets:
-    """The entries of the given sessions, one query per kind of entry, by session id."""
+    """The entries of the given sessions, one query per kind of entry, by session id.
 
-    def __init__(self, sessions: list[InfusionSession]):
+    Dissociation scores come from the patient's ``assessments`` (already read
+    for the scales), grouped by the session they were given in.
+    """
+
+    def __init__(self, sessions: list[InfusionSession], assessments: list[Assessment]):
         ids = [s.pk for s in sessions]
         self.vitals = _by_session(
             VitalSign.objects.filter(session_id__in=ids).values_list(
@@ -163,9 +178,7 @@ class _Flowsheets:
             )
         )
         self.dissociation = _by_session(
-            Assessment.objects.filter(
-                session_id__in=ids, instrument__in=DISSOCIATION_INSTRUMENTS
-            ).values_list("session_id", "instrument", "total", "administered_at", "id", named=True)
+            a for a in assessments if a.instrument in DISSOCIATION_INSTRUMENTS and a.session_id
         )
 
 
@@ -257,7 +270,7 @@ def summary_content(*, summary: TreatmentSummary) -> dict:
             "patient's records. A prescriber on the care team may request a new one."
         ) from None
 
-    # The rows need only the sessions' own fields: their entries are read below,
+    # The rows need only these fields of the sessions: their entries are read below,
     # one query per kind, for the sessions that were given.
     all_sessions = list(
         sessions_for_patient_record(
@@ -265,6 +278,7 @@ def summary_content(*, summary: TreatmentSummary) -> dict:
         )
         .select_related(None)
         .prefetch_related(None)
+        .only(*SESSION_FIELDS)
     )
     sessions = [s for s in all_sessions if s.status in GIVEN]
     if not sessions:
@@ -285,10 +299,10 @@ def summary_content(*, summary: TreatmentSummary) -> dict:
         patient_selectors.assessment_list_for_user(user=requester)
         .filter(patient=patient)
         .select_related(None)
-        .only("instrument", "total", "severity", "administered_at")
+        .only("instrument", "total", "severity", "administered_at", "session_id")
         .order_by("administered_at", "id")
     )
-    flowsheets = _Flowsheets(sessions)
+    flowsheets = _Flowsheets(sessions, assessments)
     all_effects = [effect for s in sessions for effect in flowsheets.side_effects.get(s.pk, ())]
     serious = [s for s in sessions if s.serious_adverse_event]
     provider = patient.referring_provider

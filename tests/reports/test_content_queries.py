@@ -31,7 +31,7 @@ def test_the_summary_reads_a_fixed_number_of_queries_for_2_or_12_sessions(
     # Every row still shows its own flowsheet: peak pressure, mood and dissociation.
     assert all(row["peak_bp"] and row["mood"] and row["cadss"] for row in long["course_rows"])
     assert long_queries == short_queries
-    assert long_queries <= 15
+    assert long_queries <= 11
 
 
 def test_a_generation_costs_a_fixed_number_of_queries_and_reads_the_requester_with_the_lease(

@@ -178,6 +178,35 @@ def test_without_the_japanese_font_japanese_is_drawn_in_the_cjk_font(settings, m
     assert "fonts-ipaexfont-gothic" in caplog.text
 
 
+def test_a_starting_worker_loads_the_fonts_before_its_pool_starts(monkeypatch):
+    from celery.signals import worker_init
+
+    from reports import pdftext
+
+    monkeypatch.setattr(pdftext, "_covered", None)
+
+    worker_init.send(sender=None)
+
+    assert pdftext._covered is not None
+    assert ord("ж") in pdftext._covered
+
+
+def test_a_worker_without_the_fonts_still_starts_and_says_what_to_install(
+    settings, monkeypatch, caplog, tmp_path
+):
+    from celery.signals import worker_init
+
+    from reports import pdftext
+
+    monkeypatch.setattr(pdftext, "_covered", None)
+    settings.PDF_FONT_DIRS = [str(tmp_path)]
+
+    worker_init.send(sender=None)
+
+    assert pdftext._covered is None
+    assert "fonts-dejavu-core" in caplog.text
+
+
 # --- Right-to-left paragraphs that wrap ---------------------------------------------
 
 #: Thirty different Hebrew words (Hebrew letters have no joined forms, so each word is
