@@ -528,6 +528,7 @@ def _environment(args, *, queue: str) -> dict:
         ALLOWED_HOSTS="127.0.0.1,localhost",
         BEHIND_TLS_PROXY="true",
         CONN_MAX_AGE=str(args.conn_max_age),
+        CONN_HEALTH_CHECKS="true",
         LOG_LEVEL="WARNING",
         DATABASE_URL=args.database_url,
         CELERY_BROKER_URL=args.broker_url,
@@ -668,8 +669,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--worker-conn-max-age",
         type=int,
-        default=0,
-        help="CONN_MAX_AGE of the Celery worker (seconds; 0, as docker-compose.yml's worker)",
+        default=60,
+        help="CONN_MAX_AGE of the Celery worker (seconds; 60, as docker-compose.yml's worker)",
     )
     parser.add_argument(
         "--weasy-python",

@@ -45,6 +45,9 @@ DRILL_SETTINGS = {
     "SUMMARY_QUEUED_GRACE_MINUTES": "0.25",  # 15 s
     "SUMMARY_SWEEP_SECONDS": "3",
     "SUMMARY_MAX_ATTEMPTS": "3",
+    # The worker keeps its database connection between tasks, as in docker-compose.yml.
+    "CONN_MAX_AGE": "60",
+    "CONN_HEALTH_CHECKS": "true",
     "DRILL_RENDER_SECONDS": os.environ.get("DRILL_RENDER_SECONDS", "0.6"),
     "PYTHONUNBUFFERED": "1",
 }

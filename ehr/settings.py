@@ -320,6 +320,11 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 if not 0 < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT:
     raise ImproperlyConfigured("CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT.")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django support closes the worker's database connection before and after every
+# task unless this is set. ehr.celery applies Django's rule for the time between two
+# requests instead (CONN_MAX_AGE, CONN_HEALTH_CHECKS), so a worker keeps its connection
+# when CONN_MAX_AGE allows; Celery's own count then only closes it after this many tasks.
+CELERY_DB_REUSE_MAX = 10_000
 # Tests give their worker a queue of its own so that no other worker takes their tasks.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 # How often beat runs the sweep of stuck treatment summaries (seconds).

@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from ehr.roles import Role
 from tests.factories import PatientFactory, ReferringProviderFactory, UserFactory
-from tests.worker import celery_worker_process  # noqa: F401
+from tests.worker import celery_worker_process, worker_env  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

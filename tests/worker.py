@@ -7,6 +7,8 @@ until it is ready, and stops it after the test. The worker consumes a queue
 of its own, so another worker on the same broker (a developer's, another test
 run's) never takes the test's tasks, and this worker never takes theirs.
 Private storage points at a temporary folder shared by the test and the worker.
+A test module overrides the ``worker_env`` fixture to give its worker more
+environment (settings).
 
 The worker reads what the test committed, so a test using it needs
 ``transactional_db`` (which the fixture requests) or ``live_server``. Mark
@@ -89,7 +91,13 @@ def _stop(worker: WorkerProcess) -> None:
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db, settings, tmp_path):
+def worker_env() -> dict[str, str]:
+    """More environment for the test's worker; a test module overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, settings, tmp_path, worker_env):
     """A running Celery worker on a queue of its own, for one test."""
     from ehr.celery import app
 
@@ -118,6 +126,7 @@ def celery_worker_process(transactional_db, settings, tmp_path):
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "PRIVATE_STORAGE_ROOT": str(storage_root),
         "PYTHONUNBUFFERED": "1",
+        **worker_env,
     }
     previous = (app.conf.task_default_queue, app.conf.task_always_eager)
     app.conf.task_default_queue = queue

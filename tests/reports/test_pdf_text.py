@@ -178,14 +178,22 @@ def test_without_the_japanese_font_japanese_is_drawn_in_the_cjk_font(settings, m
     assert "fonts-ipaexfont-gothic" in caplog.text
 
 
-def test_a_starting_worker_loads_the_fonts_before_its_pool_starts(monkeypatch):
+def _worker_init_receivers() -> list:
     from celery.signals import worker_init
 
+    return [ref() if callable(ref) else ref for _key, ref in worker_init.receivers]
+
+
+def test_a_starting_worker_loads_the_fonts_before_its_pool_starts(monkeypatch):
+    # Called directly: sending worker_init here would also set up Celery's Django
+    # support for a worker in the test process.
+    from ehr.celery import _load_summary_fonts
     from reports import pdftext
 
     monkeypatch.setattr(pdftext, "_covered", None)
 
-    worker_init.send(sender=None)
+    assert _load_summary_fonts in _worker_init_receivers()
+    _load_summary_fonts(sender=None)
 
     assert pdftext._covered is not None
     assert ord("ж") in pdftext._covered
@@ -194,14 +202,13 @@ def test_a_starting_worker_loads_the_fonts_before_its_pool_starts(monkeypatch):
 def test_a_worker_without_the_fonts_still_starts_and_says_what_to_install(
     settings, monkeypatch, caplog, tmp_path
 ):
-    from celery.signals import worker_init
-
+    from ehr.celery import _load_summary_fonts
     from reports import pdftext
 
     monkeypatch.setattr(pdftext, "_covered", None)
     settings.PDF_FONT_DIRS = [str(tmp_path)]
 
-    worker_init.send(sender=None)
+    _load_summary_fonts(sender=None)
 
     assert pdftext._covered is None
     assert "fonts-dejavu-core" in caplog.text
