@@ -7,8 +7,8 @@ until it is ready, and stops it after the test. The worker consumes a queue
 of its own, so another worker on the same broker (a developer's, another test
 run's) never takes the test's tasks, and this worker never takes theirs.
 Private storage points at a temporary folder shared by the test and the worker.
-A test module overrides the ``worker_env`` fixture to give its worker more
-environment (settings).
+A test gives its worker more environment (settings) by overriding the
+``worker_env`` fixture, e.g. ``@pytest.mark.parametrize("worker_env", [{...}])``.
 
 The worker reads what the test committed, so a test using it needs
 ``transactional_db`` (which the fixture requests) or ``live_server``. Mark
@@ -92,7 +92,7 @@ def _stop(worker: WorkerProcess) -> None:
 
 @pytest.fixture
 def worker_env() -> dict[str, str]:
-    """More environment for the test's worker; a test module overrides this fixture."""
+    """More environment for the test's worker (none unless a test overrides this fixture)."""
     return {}
 
 
